@@ -134,6 +134,11 @@ typedef struct runbox_sandbox_opts {
     int oneshot;
     /* Limits for everything run in it; network applies at creation. */
     runbox_limits limits;
+    /* RUNBOX_LIMIT_* bits the user set explicitly (not defaults). A backend
+     * that cannot enforce one of them must refuse with RUNBOX_EUNSUPPORTED
+     * and say which setting to change; defaults it cannot enforce are simply
+     * not reported in limits_applied. */
+    uint32_t limits_required;
 } runbox_sandbox_opts;
 
 /* One execution. Borrowed for the duration of the call. */

@@ -1,0 +1,399 @@
+/* Contexts, one-shot executions and sessions: the dispatcher between the
+ * application API and a backend's vtable. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct runbox_context {
+    runbox_config *cfg; /* private copy: backends borrow from it */
+    const rb_loaded *b;
+    runbox_host_ctx hctx;
+    void *state;
+    runbox_limits limits;
+    uint32_t required; /* limits set explicitly */
+};
+
+struct runbox_session {
+    runbox_context *ctx;
+    void *sandbox;
+};
+
+RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg)
+{
+    if (!out)
+        return rb_fail(RUNBOX_EINVAL, "runbox_context_new: out is NULL");
+    *out = NULL;
+    runbox_context *c = calloc(1, sizeof *c);
+    if (!c)
+        return rb_fail(RUNBOX_ENOMEM, "out of memory");
+    int rc;
+    if (cfg) {
+        rc = rb_config_copy(&c->cfg, cfg) ? rb_fail(RUNBOX_ENOMEM, "out of memory")
+                                          : RUNBOX_OK;
+    } else {
+        rc = runbox_config_new(&c->cfg);
+        if (!rc)
+            rc = runbox_config_load(c->cfg, NULL);
+    }
+    if (!rc)
+        rc = rb_backend_load(&c->b, runbox_config_get(c->cfg, "backend"), c->cfg);
+    if (!rc)
+        rc = rb_config_check_backend(c->cfg, &c->b->vt);
+    if (!rc)
+        rc = rb_config_limits(c->cfg, c->b->name, &c->limits, &c->required);
+    if (!rc) {
+        c->hctx.backend = c->b->name;
+        c->hctx.cfg = c->cfg;
+        rb_error_clear();
+        rc = c->b->vt.open(&c->state, &rb_host, &c->hctx);
+        if (rc && !runbox_error_last()[0])
+            rb_fail(rc, "backend %s failed to open: %s", c->b->name,
+                    runbox_strerror(rc));
+    }
+    if (rc) {
+        runbox_config_free(c->cfg);
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return RUNBOX_OK;
+}
+
+RUNBOX_API void runbox_context_free(runbox_context *c)
+{
+    if (!c)
+        return;
+    c->b->vt.close(c->state);
+    runbox_config_free(c->cfg);
+    free(c);
+}
+
+RUNBOX_API const char *runbox_context_backend(const runbox_context *c)
+{
+    return c ? c->b->name : NULL;
+}
+
+RUNBOX_API uint64_t runbox_context_capabilities(const runbox_context *c)
+{
+    return c ? c->b->vt.capabilities : 0;
+}
+
+RUNBOX_API const runbox_limits *runbox_context_limits(const runbox_context *c)
+{
+    return c ? &c->limits : NULL;
+}
+
+static int rb_need(const runbox_context *c, uint64_t cap, const char *what)
+{
+    if (c->b->vt.capabilities & cap)
+        return RUNBOX_OK;
+    return rb_fail(RUNBOX_EUNSUPPORTED, "the %s backend does not support %s; "
+                   "choose another backend (runbox backends lists them)",
+                   c->b->name, what);
+}
+
+static int rb_sandbox_new(runbox_context *c, void **sandbox, int oneshot)
+{
+    runbox_sandbox_opts so = {RUNBOX_BACKEND_ABI, sizeof so, oneshot,
+                              c->limits, c->required};
+    rb_error_clear();
+    int rc = c->b->vt.sandbox_create(sandbox, c->state, &so);
+    if (rc && !runbox_error_last()[0])
+        rb_fail(rc, "%s backend could not create a sandbox: %s", c->b->name,
+                runbox_strerror(rc));
+    return rc;
+}
+
+static int rb_language_ok(const runbox_context *c, const char *lang)
+{
+    const char *const *l = c->b->vt.languages;
+    if (!l || !*l)
+        return !strcmp(lang, "python");
+    for (; *l; l++)
+        if (!strcmp(*l, lang))
+            return 1;
+    return 0;
+}
+
+/* Runs code (or, with spec, an install) in sandbox, or in a fresh one-shot
+ * sandbox when sandbox is NULL, and turns the outcome into a result. */
+static int rb_run(runbox_context *c, void *sandbox, const runbox_exec_options *opt,
+                  const char *spec, runbox_result *r)
+{
+    runbox_result_clear(r);
+    snprintf(r->backend, sizeof r->backend, "%s", c->b->name);
+    r->limits = c->limits;
+    if (opt && opt->timeout > 0)
+        r->limits.wall_seconds = opt->timeout;
+    const char *lang = opt && opt->language ? opt->language
+                       : (c->b->vt.languages && c->b->vt.languages[0]
+                              ? c->b->vt.languages[0] : "python");
+    int rc = RUNBOX_OK;
+    if (!spec && (!opt || !opt->code))
+        rc = rb_fail(RUNBOX_EINVAL, "no code to run");
+    else if (!spec && !rb_language_ok(c, lang))
+        rc = rb_fail(RUNBOX_EUNSUPPORTED, "the %s backend cannot run %s code",
+                     c->b->name, lang);
+    else if (runbox_interrupted() || (opt && opt->cancel && *opt->cancel))
+        rc = rb_fail(RUNBOX_ECANCELED, "cancelled before the run started");
+    double t0 = rb_now();
+    void *own = NULL;
+    if (!rc && !sandbox) {
+        rc = rb_sandbox_new(c, &own, 1);
+        sandbox = own;
+    }
+    runbox_exec_outcome oc;
+    memset(&oc, 0, sizeof oc);
+    oc.abi_version = RUNBOX_BACKEND_ABI;
+    oc.struct_size = sizeof oc;
+    oc.cpu_seconds = -1;
+    runbox_exec_io io;
+    rb_exec_io_init(&io, r, opt, r->limits.output_bytes);
+    if (!rc) {
+        runbox_exec_request req = {
+            .abi_version = RUNBOX_BACKEND_ABI,
+            .struct_size = sizeof req,
+            .code = spec ? NULL : opt->code,
+            .code_len = spec ? 0 : (opt->code_len ? opt->code_len : strlen(opt->code)),
+            .language = lang,
+            .limits = r->limits,
+            .deadline = r->limits.wall_seconds > 0 ? t0 + r->limits.wall_seconds : 0,
+            .io = &io,
+        };
+        rb_error_clear();
+        rc = spec ? c->b->vt.install(sandbox, spec, &req, &oc)
+                  : c->b->vt.exec(sandbox, &req, &oc);
+        if (rc && !runbox_error_last()[0])
+            rb_fail(rc, "%s backend failed: %s", c->b->name, runbox_strerror(rc));
+    }
+    if (own) {
+        /* Destroying must not overwrite the reason the run failed. */
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", runbox_error_last());
+        c->b->vt.sandbox_destroy(own);
+        rb_fail(rc, "%s", saved);
+    }
+    r->wall_seconds = rb_now() - t0;
+    if (rc) {
+        r->verdict = rc == RUNBOX_ECANCELED ? RUNBOX_VERDICT_CANCELED
+                                            : RUNBOX_VERDICT_BACKEND_FAILURE;
+        r->success = 0;
+        snprintf(r->message, sizeof r->message, "%s", runbox_error_last());
+        return rc;
+    }
+    r->verdict = oc.verdict;
+    r->exit_code = oc.exit_code;
+    r->signal = oc.signal;
+    r->cpu_seconds = oc.cpu_seconds;
+    r->limits_applied = oc.limits_applied;
+    r->execution_count = oc.execution_count;
+    snprintf(r->isolation, sizeof r->isolation, "%s", oc.isolation);
+    snprintf(r->message, sizeof r->message, "%s", oc.message);
+    if (!spec && !io.exception_set && r->verdict == RUNBOX_VERDICT_EXIT_NONZERO &&
+        !strcmp(lang, "python"))
+        io.exception_set = rb_result_parse_python_traceback(r);
+    if (io.exception_set && (r->verdict == RUNBOX_VERDICT_OK ||
+                             r->verdict == RUNBOX_VERDICT_EXIT_NONZERO))
+        r->verdict = RUNBOX_VERDICT_ERROR;
+    if (r->verdict == RUNBOX_VERDICT_OK && (r->out.truncated || r->err.truncated))
+        r->verdict = RUNBOX_VERDICT_TRUNCATED;
+    if (r->limits.output_bytes)
+        r->limits_applied |= RUNBOX_LIMIT_OUTPUT;
+    r->success = r->verdict == RUNBOX_VERDICT_OK ||
+                 r->verdict == RUNBOX_VERDICT_TRUNCATED;
+    if (r->verdict == RUNBOX_VERDICT_CANCELED) {
+        if (!r->message[0])
+            snprintf(r->message, sizeof r->message, "cancelled");
+        return rb_fail(RUNBOX_ECANCELED, "%s", r->message);
+    }
+    return RUNBOX_OK;
+}
+
+RUNBOX_API int runbox_execute(runbox_context *c, const runbox_exec_options *opt,
+                              runbox_result *r)
+{
+    if (!c || !opt || !r)
+        return rb_fail(RUNBOX_EINVAL, "runbox_execute: NULL argument");
+    return rb_run(c, NULL, opt, NULL, r);
+}
+
+static int rb_install(runbox_context *c, void *sandbox, const char *spec,
+                      runbox_result *r)
+{
+    int rc = runbox_package_spec_check(spec);
+    if (!rc)
+        rc = rb_need(c, RUNBOX_CAP_INSTALL, "installing packages");
+    if (rc) {
+        runbox_result_clear(r);
+        snprintf(r->backend, sizeof r->backend, "%s", c->b->name);
+        r->verdict = RUNBOX_VERDICT_BACKEND_FAILURE;
+        snprintf(r->message, sizeof r->message, "%s", runbox_error_last());
+        return rc;
+    }
+    runbox_exec_options opt = {0};
+    return rb_run(c, sandbox, &opt, spec, r);
+}
+
+RUNBOX_API int runbox_install_package(runbox_context *c, const char *spec,
+                                      runbox_result *r)
+{
+    if (!c || !r)
+        return rb_fail(RUNBOX_EINVAL, "runbox_install_package: NULL argument");
+    return rb_install(c, NULL, spec, r);
+}
+
+cJSON *rb_limits_json(const runbox_limits *l, uint32_t applied);
+
+static int rb_environment(runbox_context *c, void *sandbox, char **json)
+{
+    int rc = rb_need(c, RUNBOX_CAP_ENVIRONMENT, "describing its environment");
+    void *own = NULL;
+    if (!rc && !sandbox) {
+        rc = rb_sandbox_new(c, &own, 1);
+        sandbox = own;
+    }
+    char *raw = NULL;
+    if (!rc) {
+        rb_error_clear();
+        rc = c->b->vt.environment(sandbox, &raw);
+        if (rc && !runbox_error_last()[0])
+            rb_fail(rc, "%s backend could not describe its environment",
+                    c->b->name);
+    }
+    if (own) {
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", runbox_error_last());
+        c->b->vt.sandbox_destroy(own);
+        rb_fail(rc, "%s", saved);
+    }
+    if (rc)
+        return rc;
+    cJSON *o = cJSON_Parse(raw);
+    free(raw);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return rb_fail(RUNBOX_EPROTO, "%s backend described its environment "
+                       "with malformed JSON", c->b->name);
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "backend");
+    cJSON_AddStringToObject(o, "backend", c->b->name);
+    char caps[256];
+    runbox_capabilities_str(c->b->vt.capabilities, caps, sizeof caps);
+    cJSON_AddStringToObject(o, "capabilities", caps);
+    cJSON_AddItemToObject(o, "limits", rb_limits_json(&c->limits, 0));
+    *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return *json ? RUNBOX_OK : rb_fail(RUNBOX_ENOMEM, "out of memory");
+}
+
+RUNBOX_API int runbox_get_environment(runbox_context *c, char **json)
+{
+    if (!c || !json)
+        return rb_fail(RUNBOX_EINVAL, "runbox_get_environment: NULL argument");
+    return rb_environment(c, NULL, json);
+}
+
+/* ---- sessions ---- */
+
+RUNBOX_API int runbox_session_open(runbox_session **s, runbox_context *c)
+{
+    if (!s || !c)
+        return rb_fail(RUNBOX_EINVAL, "runbox_session_open: NULL argument");
+    *s = NULL;
+    int rc = rb_need(c, RUNBOX_CAP_SESSIONS, "sessions");
+    if (rc)
+        return rc;
+    runbox_session *x = calloc(1, sizeof *x);
+    if (!x)
+        return rb_fail(RUNBOX_ENOMEM, "out of memory");
+    x->ctx = c;
+    if ((rc = rb_sandbox_new(c, &x->sandbox, 0))) {
+        free(x);
+        return rc;
+    }
+    *s = x;
+    return RUNBOX_OK;
+}
+
+RUNBOX_API void runbox_session_close(runbox_session *s)
+{
+    if (!s)
+        return;
+    s->ctx->b->vt.sandbox_destroy(s->sandbox);
+    free(s);
+}
+
+RUNBOX_API int runbox_session_execute(runbox_session *s,
+                                      const runbox_exec_options *opt,
+                                      runbox_result *r)
+{
+    if (!s || !opt || !r)
+        return rb_fail(RUNBOX_EINVAL, "runbox_session_execute: NULL argument");
+    return rb_run(s->ctx, s->sandbox, opt, NULL, r);
+}
+
+RUNBOX_API int runbox_session_install(runbox_session *s, const char *spec,
+                                      runbox_result *r)
+{
+    if (!s || !r)
+        return rb_fail(RUNBOX_EINVAL, "runbox_session_install: NULL argument");
+    return rb_install(s->ctx, s->sandbox, spec, r);
+}
+
+RUNBOX_API int runbox_session_environment(runbox_session *s, char **json)
+{
+    if (!s || !json)
+        return rb_fail(RUNBOX_EINVAL, "runbox_session_environment: NULL argument");
+    return rb_environment(s->ctx, s->sandbox, json);
+}
+
+RUNBOX_API int runbox_session_write_file(runbox_session *s, const char *path,
+                                         const void *data, size_t len)
+{
+    if (!s || !path || (!data && len))
+        return rb_fail(RUNBOX_EINVAL, "runbox_session_write_file: NULL argument");
+    int rc = rb_need(s->ctx, RUNBOX_CAP_FILES, "files");
+    if (rc)
+        return rc;
+    rb_error_clear();
+    rc = s->ctx->b->vt.file_write(s->sandbox, path, data ? data : "", len);
+    if (rc && !runbox_error_last()[0])
+        rb_fail(rc, "cannot write %s in the sandbox: %s", path, runbox_strerror(rc));
+    return rc;
+}
+
+RUNBOX_API int runbox_session_read_file(runbox_session *s, const char *path,
+                                        void **data, size_t *len)
+{
+    if (!s || !path || !data || !len)
+        return rb_fail(RUNBOX_EINVAL, "runbox_session_read_file: NULL argument");
+    int rc = rb_need(s->ctx, RUNBOX_CAP_FILES, "files");
+    if (rc)
+        return rc;
+    rb_error_clear();
+    void *raw = NULL;
+    size_t n = 0;
+    rc = s->ctx->b->vt.file_read(s->sandbox, path, &raw, &n);
+    if (rc) {
+        if (!runbox_error_last()[0])
+            rb_fail(rc, "cannot read %s in the sandbox: %s", path,
+                    runbox_strerror(rc));
+        return rc;
+    }
+    /* Promise the caller a NUL terminator whatever the backend gave. */
+    char *buf = malloc(n + 1);
+    if (!buf) {
+        free(raw);
+        return rb_fail(RUNBOX_ENOMEM, "out of memory");
+    }
+    if (n)
+        memcpy(buf, raw, n);
+    buf[n] = '\0';
+    free(raw);
+    *data = buf;
+    *len = n;
+    return RUNBOX_OK;
+}

@@ -1,0 +1,144 @@
+/*
+ * internal.h — declarations shared by the files of the runbox library.
+ * Not installed; applications and backends never see it.
+ */
+#ifndef RUNBOX_CORE_INTERNAL_H
+#define RUNBOX_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "runbox/backend.h"
+#include "runbox/runbox.h"
+
+#define RUNBOX_API __attribute__((visibility("default")))
+
+/* ---- errors (error.c) ---- */
+/* Formats the thread's last error and returns status. */
+int rb_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int rb_vfail(int status, const char *fmt, va_list ap);
+void rb_error_clear(void);
+
+/* ---- small helpers (util.c) ---- */
+double rb_now(void); /* monotonic seconds */
+char *rb_strdup(const char *s);
+/* Appends to a growable string; returns 0 or RUNBOX_ENOMEM. */
+typedef struct rb_buf {
+    char *data;
+    size_t len, cap;
+} rb_buf;
+int rb_buf_append(rb_buf *b, const void *data, size_t len);
+int rb_buf_printf(rb_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void rb_buf_free(rb_buf *b);
+
+/* ---- configuration values (config_values.c) ---- */
+typedef enum rb_value_type {
+    RB_T_STRING,
+    RB_T_DURATION, /* seconds, "90", "1.5", "2m", "1h" */
+    RB_T_SIZE,     /* bytes, "512m", "1g", "4096" */
+    RB_T_COUNT,    /* unsigned integer */
+    RB_T_BOOL      /* on/off, true/false, yes/no, 1/0 */
+} rb_value_type;
+/* Parses text as type; on failure returns -1 and sets *why (static). */
+int rb_parse_duration(const char *s, double *out, const char **why);
+int rb_parse_size(const char *s, uint64_t *out, const char **why);
+int rb_parse_count(const char *s, uint64_t *out, const char **why);
+int rb_parse_bool(const char *s, int *out, const char **why);
+int rb_value_check(rb_value_type t, const char *s, const char **why);
+
+/* ---- configuration store (config.c) ---- */
+/* The core's own keys: valid in [runbox]; the limit keys are also valid in
+ * every backend section, where they override [runbox] for that backend. */
+typedef struct rb_core_key {
+    const char *name;
+    rb_value_type type;
+    const char *def;  /* default text, NULL = unset */
+    int limit;        /* RUNBOX_LIMIT_* bit when this key is a limit */
+    const char *help;
+} rb_core_key;
+extern const rb_core_key rb_core_keys[];
+const rb_core_key *rb_core_key_find(const char *name);
+
+typedef struct rb_entry {
+    char *key;    /* "timeout" or "docker.image" */
+    char *value;
+    runbox_config_source source;
+    char *origin; /* "runbox.ini:3", "environment DOCKER_HOST", "flag" */
+} rb_entry;
+
+struct runbox_config {
+    rb_entry *entries;
+    size_t count, cap;
+};
+
+const rb_entry *rb_config_entry(const runbox_config *cfg, const char *key);
+/* For backend `name`: the entry of "name.key" or, failing that or when the
+ * [runbox] one has higher precedence, of "key" (a core key). */
+const rb_entry *rb_config_lookup(const runbox_config *cfg, const char *backend,
+                                 const char *key);
+int rb_config_copy(runbox_config **out, const runbox_config *in);
+int rb_config_put(runbox_config *cfg, const char *key, const char *value,
+                  runbox_config_source src, const char *origin);
+/* Validates every "backend.*" key against the backend's declared keys. */
+int rb_config_check_backend(const runbox_config *cfg,
+                            const runbox_backend *vt);
+/* Effective limits for a backend, and which were set explicitly. */
+int rb_config_limits(const runbox_config *cfg, const char *backend,
+                     runbox_limits *out, uint32_t *explicit_bits);
+/* Colon-separated extra backend dirs (config backend_path), or NULL. */
+const char *rb_config_backend_path(const runbox_config *cfg);
+
+/* ---- loader (loader.c) ---- */
+typedef struct rb_loaded {
+    char *name;
+    char *path;
+    runbox_backend vt; /* host-sized copy; slots the plugin lacks are NULL */
+} rb_loaded;
+/* Loads (once per process) the backend `name` or explicit path. */
+int rb_backend_load(const rb_loaded **out, const char *name_or_path,
+                    const runbox_config *cfg);
+/* Calls cb for every runbox-*.so in the search path. */
+typedef void (*rb_found_cb)(void *ud, const char *name, const char *path,
+                            int duplicate_of_earlier);
+void rb_backend_scan(const runbox_config *cfg, rb_found_cb cb, void *ud);
+/* "a, b, c": the backends found, for error messages. Caller frees. */
+char *rb_backend_names(const runbox_config *cfg);
+/* Does a backend with this name exist on disk? */
+int rb_backend_exists(const runbox_config *cfg, const char *name);
+
+/* ---- host table (host.c) ---- */
+struct runbox_host_ctx {
+    const char *backend;       /* borrowed from the loaded vtable */
+    const runbox_config *cfg;  /* borrowed, lives as long as the context */
+};
+extern const runbox_host rb_host;
+
+struct runbox_exec_io {
+    runbox_result *result;
+    uint64_t cap;              /* per-stream output cap, 0 = unlimited */
+    runbox_output_cb on_output;
+    void *userdata;
+    const volatile int *cancel;
+    int exception_set;
+};
+void rb_exec_io_init(runbox_exec_io *io, runbox_result *r,
+                     const runbox_exec_options *opt, uint64_t cap);
+
+/* ---- results (result.c, traceback.c) ---- */
+int rb_result_set_exception(runbox_result *r, const char *name,
+                            const char *value, const char *traceback);
+/* Fills error_* from a CPython traceback at the end of stderr. 1 if found. */
+int rb_result_parse_python_traceback(runbox_result *r);
+
+/* ---- text encodings (text.c) ---- */
+/* A valid UTF-8 copy: invalid sequences and NUL become U+FFFD. *lossy is
+ * set when anything was replaced. Caller frees. */
+char *rb_utf8_repair(const char *data, size_t len, int *lossy);
+char *rb_base64_encode(const void *data, size_t len);
+/* Decodes standard base64 (padding optional); caller frees *out. */
+int rb_base64_decode(const char *text, void **out, size_t *len);
+
+#endif
