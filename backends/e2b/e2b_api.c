@@ -1,0 +1,140 @@
+/*
+ * e2b_api.c — the control plane: create and kill sandboxes.
+ *
+ * Create is POST /v2/sandboxes and is retried only when E2B said 503 (not
+ * processed) or 429 with Retry-After: a dropped connection may have created
+ * a sandbox already, and creating a second one would leak the first until
+ * its timeout. Kill is DELETE /sandboxes/{id}, safe to repeat, and a 404
+ * means the sandbox is already gone, which is what we wanted.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "e2b_internal.h"
+
+/* Sandbox lifetime in seconds for the create request, 0 = let E2B choose
+ * (300 s). A one-shot sandbox with a wall limit lives only a little longer
+ * than its run, so that a crashed runbox leaks it briefly. */
+static int e2b_lifetime(const e2b_state *st, const runbox_sandbox_opts *opts)
+{
+    if (st->sandbox_timeout > 0)
+        return st->sandbox_timeout;
+    if (opts->oneshot && opts->limits.wall_seconds > 0) {
+        double t = ceil(opts->limits.wall_seconds) + 60;
+        return t > 3600 ? 3600 : (int)t;
+    }
+    return 0;
+}
+
+static char *e2b_create_body(const e2b_state *st,
+                             const runbox_sandbox_opts *opts)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
+    int lifetime = e2b_lifetime(st, opts);
+    cJSON_AddStringToObject(root, "templateID", st->template_id);
+    if (lifetime > 0)
+        cJSON_AddNumberToObject(root, "timeout", lifetime);
+    cJSON_AddBoolToObject(root, "allow_internet_access",
+                          opts->limits.network != 0);
+    cJSON_AddStringToObject(meta, "runbox", "1");
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return body;
+}
+
+static char *e2b_json_strdup(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) && v->valuestring[0] ? strdup(v->valuestring)
+                                                  : NULL;
+}
+
+int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts)
+{
+    const runbox_host *host = sb->st->host;
+    char *body = e2b_create_body(sb->st, opts);
+    if (!body)
+        return host->fail(sb->st->h, RUNBOX_ENOMEM,
+                          "out of memory while creating an E2B sandbox");
+    e2b_request req = {
+        .service = E2B_SVC_API,
+        .method = "POST",
+        .path = "/v2/sandboxes",
+        .what = "creating the sandbox",
+        .body = body,
+        .body_len = strlen(body),
+        .content_type = "application/json",
+        .retry_503 = 1,
+    };
+    e2b_response resp = {0};
+    int rc = e2b_http(sb, &req, &resp);
+    free(body);
+    if (rc == RUNBOX_OK && resp.aborted)
+        rc = host->fail(sb->st->h, RUNBOX_ECANCELED,
+                        "cancelled while creating the E2B sandbox");
+    else if (rc == RUNBOX_OK && resp.status / 100 != 2)
+        rc = e2b_http_fail_status(sb, &req, &resp);
+    if (rc != RUNBOX_OK) {
+        e2b_response_free(&resp);
+        return rc;
+    }
+
+    cJSON *j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+    sb->id = e2b_json_strdup(j, "sandboxID");
+    sb->access_token = e2b_json_strdup(j, "envdAccessToken");
+    sb->traffic_token = e2b_json_strdup(j, "trafficAccessToken");
+    sb->domain = e2b_json_strdup(j, "domain");
+    if (!sb->domain)
+        sb->domain = strdup(sb->st->domain);
+    cJSON_Delete(j);
+    e2b_response_free(&resp);
+    if (!sb->id)
+        return host->fail(sb->st->h, RUNBOX_EPROTO,
+                          "the E2B API answered the sandbox creation "
+                          "without a sandboxID; is %s an E2B API?",
+                          sb->st->api_url);
+    if (!sb->domain)
+        return host->fail(sb->st->h, RUNBOX_ENOMEM,
+                          "out of memory while creating an E2B sandbox");
+    host->log(sb->st->h, RUNBOX_LOG_DEBUG, "e2b: created sandbox %s (%s)",
+              sb->id, sb->st->template_id);
+    return RUNBOX_OK;
+}
+
+void e2b_api_kill(e2b_sandbox *sb)
+{
+    if (!sb->id)
+        return;
+    const runbox_host *host = sb->st->host;
+    char *esc = e2b_url_escape(sb->id);
+    char path[256];
+    snprintf(path, sizeof(path), "/sandboxes/%s", esc ? esc : sb->id);
+    curl_free(esc);
+    e2b_request req = {
+        .service = E2B_SVC_API,
+        .method = "DELETE",
+        .path = path,
+        .what = "killing the sandbox",
+        .idempotent = 1,
+        .quiet = 1,
+    };
+    e2b_response resp = {0};
+    /* destroy "must not fail visibly": a failure is logged, and the
+     * sandbox's own timeout is the safety net. */
+    if (e2b_http(sb, &req, &resp) == RUNBOX_OK && resp.status / 100 != 2 &&
+        resp.status != 404)
+        host->log(sb->st->h, RUNBOX_LOG_WARN,
+                  "e2b: killing sandbox %s answered HTTP %ld; it will "
+                  "expire by its timeout",
+                  sb->id, resp.status);
+    else if (resp.curl_code != CURLE_OK)
+        host->log(sb->st->h, RUNBOX_LOG_WARN,
+                  "e2b: could not kill sandbox %s (%s); it will expire by "
+                  "its timeout",
+                  sb->id, curl_easy_strerror(resp.curl_code));
+    e2b_response_free(&resp);
+}

@@ -1,0 +1,274 @@
+/*
+ * e2b_execute_stream.c — POST /execute on the code interpreter and its
+ * newline-delimited JSON answer, parsed as it arrives.
+ *
+ * Chunk boundaries are arbitrary, so bytes are collected until a '\n' and
+ * each complete line is handled at once: stdout/stderr reach the caller
+ * while the code is still running. The real server always ends with an
+ * end_of_execution line; a body that ends without one was cut off (the
+ * connection dropped, the proxy gave up) and is reported as EPROTO rather
+ * than passed off as a complete run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "e2b_internal.h"
+
+/* Bounds one line (a large base64 image fits easily) so that a server that
+ * never sends '\n' cannot exhaust memory. */
+#define E2B_MAX_LINE (256u * 1024 * 1024)
+
+typedef struct e2b_ndjson {
+    e2b_sandbox *sb;
+    const runbox_exec_request *req;
+    runbox_exec_outcome *out;
+    e2b_buf line;
+    int ended;        /* end_of_execution seen */
+    int raised;       /* an error line seen */
+    int failed;       /* a runbox status when a line could not be handled */
+    char why[200];    /* what was wrong with the stream */
+} e2b_ndjson;
+
+/* The code interpreter's short keys and the MIME types they stand for;
+ * binary formats arrive base64-encoded. */
+static const struct {
+    const char *key;
+    const char *mime;
+    int base64;
+} e2b_rich_keys[] = {
+    {"text", "text/plain", 0},
+    {"html", "text/html", 0},
+    {"markdown", "text/markdown", 0},
+    {"svg", "image/svg+xml", 0},
+    {"png", "image/png", 1},
+    {"jpeg", "image/jpeg", 1},
+    {"pdf", "application/pdf", 1},
+    {"latex", "text/latex", 0},
+    {"javascript", "application/javascript", 0},
+    {"json", "application/json", 0},
+    {"data", "e2b/data", 0},
+    {"chart", "e2b/chart", 0},
+};
+
+static int e2b_ndjson_bad(e2b_ndjson *p, const char *what, const char *line,
+                          size_t len)
+{
+    snprintf(p->why, sizeof(p->why), "%s: %.*s%s", what,
+             (int)(len > 80 ? 80 : len), line, len > 80 ? "..." : "");
+    for (char *c = p->why; *c; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = ' ';
+    p->failed = RUNBOX_EPROTO;
+    return -1;
+}
+
+/* One rich value: decoded when binary, serialised when an object. */
+static int e2b_rich_add(e2b_ndjson *p, const char *mime, const cJSON *v,
+                        int base64, int is_main)
+{
+    const runbox_host *host = p->sb->st->host;
+    char *data = NULL;
+    size_t len = 0;
+    int rc = RUNBOX_OK;
+    if (cJSON_IsString(v) && base64) {
+        const char *s = v->valuestring;
+        if (e2b_base64_decode(s, strlen(s), &data, &len) != RUNBOX_OK) {
+            snprintf(p->why, sizeof(p->why),
+                     "the %s result is not valid base64", mime);
+            p->failed = RUNBOX_EPROTO;
+            return -1;
+        }
+    } else if (cJSON_IsString(v)) {
+        data = strdup(v->valuestring);
+        len = data ? strlen(data) : 0;
+    } else if (!cJSON_IsNull(v)) {
+        data = cJSON_PrintUnformatted(v);
+        len = data ? strlen(data) : 0;
+    } else {
+        return 0;
+    }
+    if (!data) {
+        p->failed = RUNBOX_ENOMEM;
+        snprintf(p->why, sizeof(p->why), "out of memory");
+        return -1;
+    }
+    rc = host->add_rich(p->req->io, mime, data, len, is_main);
+    free(data);
+    return rc == RUNBOX_OK ? 0 : -1;
+}
+
+static int e2b_result(e2b_ndjson *p, const cJSON *msg)
+{
+    int is_main = cJSON_IsTrue(
+        cJSON_GetObjectItemCaseSensitive(msg, "is_main_result"));
+    for (size_t i = 0; i < sizeof(e2b_rich_keys) / sizeof(e2b_rich_keys[0]);
+         i++) {
+        const cJSON *v =
+            cJSON_GetObjectItemCaseSensitive(msg, e2b_rich_keys[i].key);
+        if (v && e2b_rich_add(p, e2b_rich_keys[i].mime, v,
+                              e2b_rich_keys[i].base64, is_main) != 0)
+            return -1;
+    }
+    /* Other MIME types come under "extra", keyed by their own name. */
+    const cJSON *extra = cJSON_GetObjectItemCaseSensitive(msg, "extra");
+    const cJSON *v;
+    cJSON_ArrayForEach(v, extra)
+    {
+        if (v->string && strchr(v->string, '/') &&
+            e2b_rich_add(p, v->string, v, 0, is_main) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *e2b_str(const cJSON *msg, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int e2b_ndjson_line(e2b_ndjson *p, const char *line, size_t len)
+{
+    const runbox_host *host = p->sb->st->host;
+    if (strspn(line, " \t\r") == len)
+        return 0; /* the real server never sends blank lines; harmless */
+    cJSON *msg = cJSON_ParseWithLength(line, len);
+    const char *type = e2b_str(msg, "type");
+    if (!type) {
+        cJSON_Delete(msg);
+        return e2b_ndjson_bad(p, "a malformed line", line, len);
+    }
+    int rc = 0;
+    if (strcmp(type, "stdout") == 0 || strcmp(type, "stderr") == 0) {
+        const char *text = e2b_str(msg, "text");
+        if (text)
+            host->emit(p->req->io, type[3] == 'o' ? 1 : 2, text,
+                       strlen(text));
+    } else if (strcmp(type, "result") == 0) {
+        rc = e2b_result(p, msg);
+    } else if (strcmp(type, "error") == 0) {
+        p->raised = 1;
+        host->set_exception(p->req->io, e2b_str(msg, "name"),
+                            e2b_str(msg, "value"), e2b_str(msg, "traceback"));
+    } else if (strcmp(type, "number_of_executions") == 0) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(msg,
+                                                          "execution_count");
+        if (cJSON_IsNumber(n))
+            p->out->execution_count = n->valueint;
+    } else if (strcmp(type, "end_of_execution") == 0) {
+        p->ended = 1;
+    }
+    /* keepalive and unknown types carry nothing for us. */
+    cJSON_Delete(msg);
+    return rc;
+}
+
+static int e2b_ndjson_feed(void *ud, const char *data, size_t len)
+{
+    e2b_ndjson *p = ud;
+    while (len) {
+        const char *nl = memchr(data, '\n', len);
+        size_t take = nl ? (size_t)(nl - data) : len;
+        if (p->line.len + take > E2B_MAX_LINE)
+            return e2b_ndjson_bad(p, "a line longer than 256 MiB", data,
+                                  take);
+        if (e2b_buf_append(&p->line, data, take) != RUNBOX_OK) {
+            p->failed = RUNBOX_ENOMEM;
+            snprintf(p->why, sizeof(p->why), "out of memory");
+            return -1;
+        }
+        if (!nl)
+            break;
+        int rc = e2b_ndjson_line(p, p->line.data, p->line.len);
+        p->line.len = 0;
+        if (rc != 0)
+            return rc;
+        data += take + 1;
+        len -= take + 1;
+    }
+    return 0;
+}
+
+static char *e2b_execute_body(const runbox_exec_request *req)
+{
+    char *code = malloc(req->code_len + 1);
+    if (!code)
+        return NULL;
+    memcpy(code, req->code, req->code_len);
+    code[req->code_len] = '\0';
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "code", code);
+    cJSON_AddStringToObject(root, "language",
+                            req->language ? req->language : "python");
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    free(code);
+    return body;
+}
+
+int e2b_execute(void *sandbox, const runbox_exec_request *req,
+                runbox_exec_outcome *out)
+{
+    e2b_sandbox *sb = sandbox;
+    const runbox_host *host = sb->st->host;
+    if (memchr(req->code, '\0', req->code_len))
+        return host->fail(sb->st->h, RUNBOX_EINVAL,
+                          "the code holds a NUL byte, which the E2B code "
+                          "interpreter cannot receive; remove it");
+    char *body = e2b_execute_body(req);
+    if (!body)
+        return host->fail(sb->st->h, RUNBOX_ENOMEM,
+                          "out of memory while sending code to E2B");
+
+    e2b_ndjson p = {.sb = sb, .req = req, .out = out};
+    e2b_request hreq = {
+        .service = E2B_SVC_INTERPRETER,
+        .method = "POST",
+        .path = "/execute",
+        .what = "running the code",
+        .body = body,
+        .body_len = strlen(body),
+        .content_type = "application/json",
+        .on_data = e2b_ndjson_feed,
+        .ud = &p,
+        .deadline = req->deadline,
+        .io = req->io,
+    };
+    e2b_response resp = {0};
+    snprintf(out->isolation, sizeof(out->isolation),
+             "e2b microVM (Firecracker), template %s", sb->st->template_id);
+    out->limits_applied = RUNBOX_LIMIT_WALL |
+                          (sb->network_off ? RUNBOX_LIMIT_NETWORK : 0);
+    int rc = e2b_http(sb, &hreq, &resp);
+    free(body);
+    if (rc != RUNBOX_OK) {
+        /* e2b_http recorded why. */
+    } else if (resp.aborted) {
+        e2b_outcome_aborted(resp.aborted, req, out);
+    } else if (resp.status / 100 != 2) {
+        rc = e2b_http_fail_status(sb, &hreq, &resp);
+    } else {
+        /* A final line without '\n' still counts, as it does for the SDK. */
+        if (!p.failed && !p.ended && p.line.len)
+            e2b_ndjson_line(&p, p.line.data, p.line.len);
+        if (p.failed)
+            rc = host->fail(sb->st->h, p.failed,
+                            "the E2B code interpreter of sandbox %s sent "
+                            "%s; the result is incomplete, run it again",
+                            sb->id, p.why);
+        else if (!p.ended)
+            rc = host->fail(sb->st->h, RUNBOX_EPROTO,
+                            "the E2B code interpreter of sandbox %s stopped "
+                            "answering before the end of the execution; the "
+                            "result is incomplete, run it again",
+                            sb->id);
+    }
+    if (rc == RUNBOX_OK && p.raised)
+        out->verdict = RUNBOX_VERDICT_ERROR;
+    e2b_buf_free(&p.line);
+    e2b_response_free(&resp);
+    return rc;
+}

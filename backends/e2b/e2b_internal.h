@@ -1,0 +1,162 @@
+/*
+ * e2b_internal.h — shared between the files of the e2b backend only.
+ *
+ * The backend talks to three HTTP services (see the protocol notes in each
+ * file): the control plane (api_url), and per sandbox envd (port 49983) and
+ * the code interpreter (port 49999). Every function here reports failures
+ * through host->fail on the context's runbox_host_ctx and returns the
+ * RUNBOX_E* status it recorded.
+ *
+ * Threading: one e2b_state is shared read-only by every sandbox after
+ * open(). An e2b_sandbox (and its curl handles) is used by one thread at a
+ * time, as backend.h promises.
+ */
+#ifndef RUNBOX_E2B_INTERNAL_H
+#define RUNBOX_E2B_INTERNAL_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "runbox/backend.h"
+
+#define E2B_ENVD_PORT 49983
+#define E2B_INTERPRETER_PORT 49999
+
+/* Read-only after open. Owns every string. */
+typedef struct e2b_state {
+    const runbox_host *host;
+    runbox_host_ctx *h;
+    char *api_key;     /* secret: only ever put in the X-API-KEY header */
+    char *domain;
+    char *api_url;     /* without trailing slash */
+    char *sandbox_url; /* NULL: per-port host names under the domain */
+    char *template_id;
+    int sandbox_timeout; /* seconds, 0 = not configured */
+    double request_timeout;
+} e2b_state;
+
+typedef struct e2b_sandbox {
+    e2b_state *st;
+    CURL *curl;    /* reused so that keep-alive connections are reused */
+    CURLM *multi;  /* drives curl so that cancellation is polled often */
+    char *id;
+    char *access_token;  /* envdAccessToken, may be NULL */
+    char *traffic_token; /* trafficAccessToken, may be NULL */
+    char *domain;        /* the sandbox's domain, or a copy of the config's */
+    int network_off;     /* created with allow_internet_access false */
+} e2b_sandbox;
+
+/* A growable byte buffer; data is always NUL-terminated. */
+typedef struct e2b_buf {
+    char *data;
+    size_t len, cap;
+} e2b_buf;
+
+int e2b_buf_append(e2b_buf *b, const void *data, size_t len);
+void e2b_buf_free(e2b_buf *b);
+
+/* Which service a request goes to: decides the base URL, the headers and
+ * how failures are worded. */
+typedef enum e2b_service {
+    E2B_SVC_API,
+    E2B_SVC_ENVD,
+    E2B_SVC_INTERPRETER
+} e2b_service;
+
+/* One HTTP request. Zero-initialise, then fill in. */
+typedef struct e2b_request {
+    e2b_service service;
+    const char *method;  /* "GET", "POST", "DELETE" */
+    const char *path;    /* appended to the service's base URL */
+    const char *what;    /* for messages: "creating the sandbox" */
+    const char *body;    /* may be NULL */
+    size_t body_len;
+    const char *content_type;
+    curl_mime *mime;     /* instead of body: multipart upload */
+    struct curl_slist *extra_headers; /* borrowed */
+    /* Safe to send again after a 5xx or a dropped connection (GET, DELETE,
+     * or a create answered 503 = not processed). 429 with Retry-After is
+     * retried on the control plane whatever this says. */
+    int idempotent;
+    int retry_503;
+    /* Transport failures are returned without host->fail, for cleanup
+     * paths that must not replace the message of the real failure. */
+    int quiet;
+    /* Streaming: body bytes go to on_data as they arrive (for 2xx only;
+     * error bodies are collected in the response). Returning non-zero
+     * aborts the transfer. */
+    int (*on_data)(void *ud, const char *data, size_t len);
+    void *ud;
+    /* For executions: the deadline (host->now() value, 0 = none) and the
+     * io to poll for cancellation. */
+    double deadline;
+    runbox_exec_io *io;
+} e2b_request;
+
+typedef enum e2b_abort {
+    E2B_ABORT_NONE = 0,
+    E2B_ABORT_DEADLINE,
+    E2B_ABORT_CANCELED
+} e2b_abort;
+
+typedef struct e2b_response {
+    long status;
+    e2b_buf body;       /* non-streamed bodies and every error body */
+    CURLcode curl_code; /* CURLE_OK when the transfer completed */
+    e2b_abort aborted;  /* why the transfer was stopped by us */
+    int stopped;        /* on_data asked to stop (e.g. malformed data) */
+    char curl_error[CURL_ERROR_SIZE];
+} e2b_response;
+
+/* Performs req with retries as the request allows. Returns RUNBOX_OK when
+ * a response arrived (any status: check resp->status), or a failure
+ * recorded with host->fail (unreachable, timed out, ...). A deadline or
+ * cancellation is not a failure: RUNBOX_OK with resp->aborted set.
+ * resp must be zeroed; release with e2b_response_free. */
+int e2b_http(e2b_sandbox *sb, const e2b_request *req, e2b_response *resp);
+void e2b_response_free(e2b_response *resp);
+/* Turns a non-2xx response into the matching status and message. */
+int e2b_http_fail_status(e2b_sandbox *sb, const e2b_request *req,
+                         const e2b_response *resp);
+/* For transfers that ended early (connection dropped mid-stream). */
+int e2b_http_fail_transfer(e2b_sandbox *sb, const e2b_request *req,
+                           const e2b_response *resp);
+/* Fills out for a run stopped by deadline or cancellation. */
+void e2b_outcome_aborted(e2b_abort why, const runbox_exec_request *req,
+                         runbox_exec_outcome *out);
+/* URL-encodes s with curl; caller frees with curl_free. NULL on ENOMEM. */
+char *e2b_url_escape(const char *s);
+
+/* Control plane (e2b_api.c). */
+int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts);
+void e2b_api_kill(e2b_sandbox *sb);
+
+/* Code interpreter (e2b_execute_stream.c). */
+int e2b_execute(void *sandbox, const runbox_exec_request *req,
+                runbox_exec_outcome *out);
+
+/* envd processes (e2b_connect_rpc.c). Runs argv[0] with argv[1..] in the
+ * sandbox through process.Process/Start (no shell, so nothing in argv is
+ * interpreted). Output goes to io (when non-NULL) as it arrives and is
+ * appended to the capture buffers (when non-NULL). RUNBOX_OK when the
+ * process ran: *exit_code is its status, or *aborted says why it was
+ * stopped (deadline, 0 = none, or cancellation of io). */
+int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
+                    runbox_exec_io *io, double deadline,
+                    e2b_buf *capture_stdout, e2b_buf *capture_stderr,
+                    int *exit_code, e2b_abort *aborted);
+int e2b_install(void *sandbox, const char *spec,
+                const runbox_exec_request *req, runbox_exec_outcome *out);
+int e2b_environment(void *sandbox, char **json);
+
+/* envd files (e2b_files.c). */
+int e2b_file_write(void *sandbox, const char *path, const void *data,
+                   size_t len);
+int e2b_file_read(void *sandbox, const char *path, void **data, size_t *len);
+
+/* Lenient base64 (standard or URL-safe, padding optional, whitespace
+ * ignored). *out is malloc'ed (NUL-terminated); RUNBOX_EPROTO if invalid. */
+int e2b_base64_decode(const char *in, size_t in_len, char **out,
+                      size_t *out_len);
+
+#endif /* RUNBOX_E2B_INTERNAL_H */
