@@ -1,0 +1,137 @@
+/*
+ * docker_backend.c — the docker backend's entry point and vtable: probe,
+ * open (configuration, version negotiation, reaping crashed runs'
+ * containers) and close. The sandbox slots live in docker_sandbox.c and
+ * docker_files.c.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_sandbox.h"
+
+static const char *const docker_languages[] = {"python", NULL};
+static const char *const docker_secret_keys[] = {NULL};
+
+static int docker_probe(const runbox_host *host, runbox_host_ctx *h)
+{
+    docker_engine e;
+    docker_conn c;
+    const char *where = host->config_get(h, "host");
+    int rc = docker_engine_open(&e, host, h, where);
+    if (rc != RUNBOX_OK)
+        return rc;
+    rc = docker_conn_open(&c, &e);
+    if (rc == RUNBOX_OK) {
+        rc = docker_engine_ping(&c);
+        docker_conn_close(&c);
+    }
+    docker_engine_close(&e);
+    return rc;
+}
+
+static void docker_close(void *state)
+{
+    docker_state *st = state;
+    if (!st)
+        return;
+    docker_engine_close(&st->engine);
+    docker_config_clear(&st->cfg);
+    free(st);
+}
+
+static int docker_open(void **state, const runbox_host *host,
+                       runbox_host_ctx *h)
+{
+    docker_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return host->fail(h, RUNBOX_ENOMEM, "out of memory");
+    st->host = host;
+    st->h = h;
+    docker_owner_self(&st->owner);
+    int rc = docker_config_load(&st->cfg, host, h);
+    if (rc != RUNBOX_OK) {
+        free(st);
+        return rc;
+    }
+    rc = docker_engine_open(&st->engine, host, h, st->cfg.host);
+    if (rc != RUNBOX_OK) {
+        docker_config_clear(&st->cfg);
+        free(st);
+        return rc;
+    }
+    docker_conn c;
+    rc = docker_conn_open(&c, &st->engine);
+    if (rc == RUNBOX_OK) {
+        rc = docker_engine_negotiate(&c);
+        /* Leftovers of crashed runs go now; failing to list them must not
+         * stop this run. */
+        if (rc == RUNBOX_OK && docker_reap_leftovers(&c, &st->owner) < 0)
+            host->log(h, RUNBOX_LOG_WARN, "could not look for leftover "
+                                          "runbox containers");
+        docker_conn_close(&c);
+    }
+    if (rc != RUNBOX_OK) {
+        docker_close(st);
+        return rc;
+    }
+    *state = st;
+    return RUNBOX_OK;
+}
+
+static const runbox_backend docker_backend = {
+    .abi_version = RUNBOX_BACKEND_ABI,
+    .struct_size = sizeof(runbox_backend),
+    .name = "docker",
+    .description = "a fresh container per run on a Docker engine "
+                   "(unix socket or DOCKER_HOST)",
+    .capabilities = RUNBOX_CAP_SESSIONS | RUNBOX_CAP_FILES |
+                    RUNBOX_CAP_STREAMING | RUNBOX_CAP_NETWORK_CONTROL |
+                    RUNBOX_CAP_INSTALL | RUNBOX_CAP_ENVIRONMENT |
+                    RUNBOX_CAP_LIMIT_CPU | RUNBOX_CAP_LIMIT_MEMORY |
+                    RUNBOX_CAP_LIMIT_PROCESSES | RUNBOX_CAP_LIMIT_FILE_SIZE |
+                    RUNBOX_CAP_LIMIT_OPEN_FILES,
+    .languages = docker_languages,
+    .config_keys = docker_config_keys,
+    .secret_keys = docker_secret_keys,
+    .probe = docker_probe,
+    .open = docker_open,
+    .close = docker_close,
+    .sandbox_create = docker_sandbox_create,
+    .sandbox_destroy = docker_sandbox_destroy,
+    .exec = docker_sandbox_exec,
+    .install = docker_sandbox_install,
+    .environment = docker_sandbox_environment,
+    .file_write = docker_file_write,
+    .file_read = docker_file_read,
+};
+
+RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,
+                                              const runbox_backend **backend,
+                                              char *why, size_t why_size)
+{
+    if (!host || host->abi_version != RUNBOX_BACKEND_ABI) {
+        snprintf(why, why_size, "docker backend built for backend ABI %u",
+                 RUNBOX_BACKEND_ABI);
+        return RUNBOX_EABI;
+    }
+    /* Everything up to cancelled is used. */
+    if (host->struct_size < offsetof(runbox_host, cancelled) + sizeof(host->cancelled)) {
+        snprintf(why, why_size, "the runbox host table is older than the "
+                                "docker backend needs");
+        return RUNBOX_EABI;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(why, why_size, "libcurl failed to initialise");
+        return RUNBOX_EBACKEND;
+    }
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    if (!(v->features & CURL_VERSION_UNIX_SOCKETS)) {
+        snprintf(why, why_size, "libcurl %s lacks unix socket support",
+                 v->version);
+        return RUNBOX_EBACKEND;
+    }
+    *backend = &docker_backend;
+    return RUNBOX_OK;
+}

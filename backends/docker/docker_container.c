@@ -1,0 +1,635 @@
+/*
+ * docker_container.c — container and exec lifecycle on the engine.
+ *
+ * Every container is made secure by default: no network, every capability
+ * dropped, no-new-privileges, a read-only root, a non-root user, pids,
+ * memory and ulimit caps. The code itself never travels on a command line:
+ * the command is the fixed `python3 -` and the code arrives on stdin
+ * through a hijacked attach (see docker_pump.c), so any size and any bytes
+ * work and nothing of it shows in `ps` or in the container's config.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker_container.h"
+
+/* The keeper: pid 1 of a session container. It must reap the orphans that
+ * executions leave (a pid limit would fill with zombies otherwise) and
+ * survive `kill -KILL -1` from inside, which a namespace's init does. */
+static const char docker_keeper_py[] =
+    "import os, signal\n"
+    "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])\n"
+    "while True:\n"
+    "    try:\n"
+    "        while os.waitpid(-1, os.WNOHANG)[0] > 0:\n"
+    "            pass\n"
+    "    except ChildProcessError:\n"
+    "        pass\n"
+    "    signal.sigtimedwait([signal.SIGCHLD], 60)\n";
+
+static const char *const docker_env[] = {
+    "HOME=" DOCKER_WORKDIR, "LANG=C.UTF-8", "PYTHONUNBUFFERED=1",
+    "PYTHONDONTWRITEBYTECODE=1", "PIP_BREAK_SYSTEM_PACKAGES=1",
+    "PIP_DISABLE_PIP_VERSION_CHECK=1", "MPLBACKEND=Agg", NULL};
+
+void docker_owner_self(docker_owner *o)
+{
+    memset(o, 0, sizeof(*o));
+    gethostname(o->hostname, sizeof(o->hostname) - 1);
+    o->pid = (long)getpid();
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", o->pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* Field 22 (starttime); fields after the command's ')' are plain. */
+        char *p = strrchr(buf, ')');
+        for (int field = 2; p && field < 22; field++)
+            p = strchr(p + 1, ' ');
+        if (p)
+            o->pid_start = strtoull(p + 1, NULL, 10);
+    }
+}
+
+static unsigned long long docker_pid_start(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static cJSON *docker_string_array(const char *const *items)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && items[i]; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(items[i]));
+    return a;
+}
+
+static void docker_add_ulimit(cJSON *ulimits, const char *name, uint64_t soft,
+                              uint64_t hard)
+{
+    cJSON *u = cJSON_CreateObject();
+    cJSON_AddStringToObject(u, "Name", name);
+    cJSON_AddNumberToObject(u, "Soft", (double)soft);
+    cJSON_AddNumberToObject(u, "Hard", (double)hard);
+    cJSON_AddItemToArray(ulimits, u);
+}
+
+/* The smaller of two limits where 0 means none. */
+static uint64_t docker_min_limit(uint64_t a, uint64_t b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    return a < b ? a : b;
+}
+
+cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
+                             docker_container_kind kind,
+                             const runbox_limits *limits, int network,
+                             docker_applied *applied)
+{
+    memset(applied, 0, sizeof(*applied));
+    cJSON *spec = cJSON_CreateObject();
+    cJSON *hc = cJSON_CreateObject();
+    cJSON *labels = cJSON_CreateObject();
+    cJSON *ulimits = cJSON_CreateArray();
+    if (!spec || !hc || !labels || !ulimits) {
+        cJSON_Delete(spec), cJSON_Delete(hc), cJSON_Delete(labels);
+        cJSON_Delete(ulimits);
+        return NULL;
+    }
+    char num[32];
+    cJSON_AddStringToObject(spec, "Image", cfg->image);
+    cJSON_AddStringToObject(spec, "User", cfg->user);
+    cJSON_AddStringToObject(spec, "WorkingDir", DOCKER_WORKDIR);
+    /* An explicit environment: nothing of the host's reaches the code. */
+    cJSON_AddItemToObject(spec, "Env", docker_string_array(docker_env));
+    cJSON_AddStringToObject(labels, DOCKER_LABEL, "1");
+    snprintf(num, sizeof(num), "%ld", o->pid);
+    cJSON_AddStringToObject(labels, DOCKER_LABEL_PID, num);
+    snprintf(num, sizeof(num), "%llu", o->pid_start);
+    cJSON_AddStringToObject(labels, DOCKER_LABEL_PID_START, num);
+    cJSON_AddStringToObject(labels, DOCKER_LABEL_HOST, o->hostname);
+    cJSON_AddItemToObject(spec, "Labels", labels);
+    cJSON_AddBoolToObject(spec, "Tty", 0);
+    if (kind == DOCKER_RUN_CODE) {
+        static const char *const cmd[] = {"python3", "-", NULL};
+        cJSON_AddItemToObject(spec, "Cmd", docker_string_array(cmd));
+        /* stdin stays open until our half-close, then closes for good. */
+        cJSON_AddBoolToObject(spec, "OpenStdin", 1);
+        cJSON_AddBoolToObject(spec, "StdinOnce", 1);
+        cJSON_AddBoolToObject(spec, "AttachStdin", 1);
+        cJSON_AddBoolToObject(spec, "AttachStdout", 1);
+        cJSON_AddBoolToObject(spec, "AttachStderr", 1);
+        /* tini as pid 1 gives the code normal signal behaviour. */
+        cJSON_AddBoolToObject(hc, "Init", 1);
+    } else {
+        const char *cmd[] = {"python3", "-c", docker_keeper_py, NULL};
+        cJSON_AddItemToObject(spec, "Cmd", docker_string_array(cmd));
+    }
+
+    applied->network = network;
+    cJSON_AddStringToObject(hc, "NetworkMode", network ? "bridge" : "none");
+    if (!network)
+        applied->bits |= RUNBOX_LIMIT_NETWORK;
+    cJSON *caps = cJSON_CreateArray();
+    char *list = strdup(cfg->cap_drop), *save = NULL;
+    for (char *t = list ? strtok_r(list, ", ", &save) : NULL; t;
+         t = strtok_r(NULL, ", ", &save))
+        cJSON_AddItemToArray(caps, cJSON_CreateString(t));
+    free(list);
+    cJSON_AddItemToObject(hc, "CapDrop", caps);
+    if (cfg->no_new_privileges) {
+        static const char *const sec[] = {"no-new-privileges", NULL};
+        cJSON_AddItemToObject(hc, "SecurityOpt", docker_string_array(sec));
+    }
+    cJSON_AddBoolToObject(hc, "ReadonlyRootfs", cfg->read_only);
+
+    /* /tmp is always a tmpfs. The work directory is a tmpfs for a one-shot
+     * run, but a volume for a keeper: the engine's archive endpoints cannot
+     * see into a tmpfs, and files must go through them. */
+    cJSON *tmpfs = cJSON_CreateObject();
+    char opts[128];
+    snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%llu",
+             (unsigned long long)cfg->tmpfs_bytes);
+    cJSON_AddStringToObject(tmpfs, "/tmp", opts);
+    if (kind == DOCKER_RUN_CODE) {
+        snprintf(opts, sizeof(opts), "rw,nosuid,nodev,exec,size=%llu,mode=0755",
+                 (unsigned long long)cfg->tmpfs_bytes);
+        /* uid/gid so that the non-root user owns its work directory. */
+        unsigned uid = 1000, gid = 1000;
+        if (sscanf(cfg->user, "%u:%u", &uid, &gid) >= 1) {
+            size_t n = strlen(opts);
+            snprintf(opts + n, sizeof(opts) - n, ",uid=%u,gid=%u", uid,
+                     strchr(cfg->user, ':') ? gid : uid);
+        }
+        cJSON_AddStringToObject(tmpfs, DOCKER_WORKDIR, opts);
+    } else {
+        cJSON *mounts = cJSON_CreateArray();
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "Type", "volume");
+        cJSON_AddStringToObject(m, "Target", DOCKER_WORKDIR);
+        cJSON_AddItemToArray(mounts, m);
+        cJSON_AddItemToObject(hc, "Mounts", mounts);
+    }
+    cJSON_AddItemToObject(hc, "Tmpfs", tmpfs);
+
+    applied->memory = docker_min_limit(cfg->memory, limits->memory_bytes);
+    if (applied->memory) {
+        if (applied->memory < (6u << 20))
+            applied->memory = 6u << 20; /* the engine's minimum */
+        cJSON_AddNumberToObject(hc, "Memory", (double)applied->memory);
+        /* Equal to Memory: no swap, so the limit is the limit. */
+        cJSON_AddNumberToObject(hc, "MemorySwap", (double)applied->memory);
+        applied->bits |= RUNBOX_LIMIT_MEMORY;
+    }
+    applied->pids = (uint32_t)docker_min_limit(cfg->pids_limit, limits->processes);
+    if (applied->pids) {
+        cJSON_AddNumberToObject(hc, "PidsLimit", applied->pids);
+        applied->bits |= RUNBOX_LIMIT_PROCESSES;
+    }
+    if (cfg->cpus > 0)
+        cJSON_AddNumberToObject(hc, "NanoCpus", (double)(int64_t)(cfg->cpus * 1e9));
+    if (limits->cpu_seconds > 0 && kind == DOCKER_RUN_CODE) {
+        /* SIGXCPU at the soft limit, SIGKILL one second later. */
+        applied->cpu_seconds = (uint64_t)limits->cpu_seconds +
+                               (limits->cpu_seconds > (uint64_t)limits->cpu_seconds);
+        docker_add_ulimit(ulimits, "cpu", applied->cpu_seconds,
+                          applied->cpu_seconds + 1);
+        applied->bits |= RUNBOX_LIMIT_CPU;
+    }
+    if (limits->file_bytes) {
+        applied->file_bytes = limits->file_bytes;
+        docker_add_ulimit(ulimits, "fsize", limits->file_bytes, limits->file_bytes);
+        applied->bits |= RUNBOX_LIMIT_FILE_SIZE;
+    }
+    if (limits->open_files) {
+        applied->open_files = limits->open_files;
+        docker_add_ulimit(ulimits, "nofile", limits->open_files, limits->open_files);
+        applied->bits |= RUNBOX_LIMIT_OPEN_FILES;
+    }
+    cJSON_AddItemToObject(hc, "Ulimits", ulimits);
+    cJSON_AddItemToObject(spec, "HostConfig", hc);
+    return spec;
+}
+
+/* ------------------------------------------------------------------ */
+/* Images                                                              */
+/* ------------------------------------------------------------------ */
+typedef struct docker_pull {
+    const runbox_host *host;
+    int show;        /* stderr is a terminal */
+    char line[4096];
+    size_t line_len;
+    char error[512];
+} docker_pull;
+
+static void docker_pull_line(docker_pull *p)
+{
+    p->line[p->line_len] = '\0';
+    p->line_len = 0;
+    cJSON *doc = cJSON_Parse(p->line);
+    cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
+    if (!cJSON_IsString(err))
+        err = cJSON_GetObjectItemCaseSensitive(doc, "message");
+    if (cJSON_IsString(err) && !p->error[0])
+        snprintf(p->error, sizeof(p->error), "%s", err->valuestring);
+    if (p->show) {
+        cJSON *status = cJSON_GetObjectItemCaseSensitive(doc, "status");
+        cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+        cJSON *progress = cJSON_GetObjectItemCaseSensitive(doc, "progress");
+        if (cJSON_IsString(status))
+            fprintf(stderr, "\r\033[K%s%s%s %s", cJSON_IsString(id) ? id->valuestring : "",
+                    cJSON_IsString(id) ? ": " : "", status->valuestring,
+                    cJSON_IsString(progress) ? progress->valuestring : "");
+    }
+    cJSON_Delete(doc);
+}
+
+static int docker_pull_chunk(void *arg, const char *data, size_t len)
+{
+    docker_pull *p = arg;
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == '\n' || p->line_len == sizeof(p->line) - 1)
+            docker_pull_line(p);
+        else
+            p->line[p->line_len++] = data[i];
+    }
+    return RUNBOX_OK;
+}
+
+static int docker_image_pull(docker_conn *c, const char *image)
+{
+    docker_engine *e = c->engine;
+    /* fromImage=repo and tag=tag; the tag is what follows the last ':'
+     * after the last '/', so that registry:5000/name works. */
+    char *repo = strdup(image);
+    if (!repo)
+        return e->host->fail(e->h, RUNBOX_ENOMEM, "out of memory");
+    const char *tag = "latest";
+    char *slash = strrchr(repo, '/'), *colon = strrchr(repo, ':');
+    if (strchr(repo, '@'))
+        tag = NULL;
+    else if (colon && (!slash || colon > slash)) {
+        *colon = '\0';
+        tag = colon + 1;
+    }
+    char *erepo = curl_easy_escape(c->curl, repo, 0);
+    char *etag = tag ? curl_easy_escape(c->curl, tag, 0) : NULL;
+    char *path = NULL;
+    int n = asprintf(&path, "/images/create?fromImage=%s%s%s", erepo,
+                     etag ? "&tag=" : "", etag ? etag : "");
+    curl_free(erepo);
+    curl_free(etag);
+    free(repo);
+    if (n < 0)
+        return e->host->fail(e->h, RUNBOX_ENOMEM, "out of memory");
+
+    docker_pull pull = {.host = e->host, .show = isatty(2)};
+    long status = 0;
+    e->host->log(e->h, RUNBOX_LOG_INFO, "pulling image %s", image);
+    int rc = docker_request_stream(c, "POST", path, docker_pull_chunk, &pull,
+                                   &status);
+    free(path);
+    if (pull.line_len)
+        docker_pull_line(&pull);
+    if (pull.show)
+        fputs("\r\033[K", stderr);
+    if (rc != RUNBOX_OK)
+        return rc;
+    if (status != 200 || pull.error[0])
+        return e->host->fail(e->h, RUNBOX_EBACKEND,
+                             "Docker could not pull image %s: %s — build it "
+                             "locally with " DOCKER_IMAGE_SCRIPT " (no registry "
+                             "needed) or `docker build -t %s "
+                             "backends/docker/image`, or set image in [docker]",
+                             image, pull.error[0] ? pull.error : "pull refused",
+                             image);
+    return RUNBOX_OK;
+}
+
+int docker_container_create(docker_conn *c, const docker_config *cfg,
+                            cJSON *spec, char **id)
+{
+    docker_engine *e = c->engine;
+    char *body = cJSON_PrintUnformatted(spec);
+    cJSON_Delete(spec);
+    if (!body)
+        return e->host->fail(e->h, RUNBOX_ENOMEM, "out of memory");
+    docker_response r;
+    int rc = RUNBOX_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = docker_request(c, "POST", "/containers/create", NULL, body,
+                            strlen(body), 60, &r);
+        if (rc != RUNBOX_OK)
+            break;
+        if (r.status == 404 && attempt == 0) {
+            docker_response_clear(&r);
+            if (!cfg->pull) {
+                rc = e->host->fail(e->h, RUNBOX_EBACKEND,
+                                   "image %s is not on Docker at %s: build it "
+                                   "with " DOCKER_IMAGE_SCRIPT " or set pull "
+                                   "= on in [docker]", cfg->image,
+                                   e->docker_host);
+                break;
+            }
+            rc = docker_image_pull(c, cfg->image);
+            if (rc != RUNBOX_OK)
+                break;
+            continue;
+        }
+        if (r.status != 201) {
+            rc = docker_api_error(e, &r, "creating a container");
+            docker_response_clear(&r);
+            break;
+        }
+        cJSON *doc = cJSON_Parse(r.body);
+        cJSON *jid = cJSON_GetObjectItemCaseSensitive(doc, "Id");
+        *id = cJSON_IsString(jid) ? strdup(jid->valuestring) : NULL;
+        cJSON_Delete(doc);
+        docker_response_clear(&r);
+        if (!*id)
+            rc = e->host->fail(e->h, RUNBOX_EPROTO,
+                               "Docker created a container but sent no Id");
+        break;
+    }
+    free(body);
+    return rc;
+}
+
+/* A request on one container whose expected answers are 2xx/304;
+ * not_found_ok makes a 404 (already gone) a success too. */
+static int docker_container_call(docker_conn *c, const char *method,
+                                 const char *id, const char *suffix,
+                                 double timeout_s, int not_found_ok,
+                                 const char *what, docker_response *out)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/containers/%s%s", id, suffix);
+    docker_response r;
+    int rc = docker_request(c, method, path, NULL, NULL, 0, timeout_s, &r);
+    if (rc != RUNBOX_OK)
+        return rc;
+    if ((r.status >= 200 && r.status < 300) || r.status == 304 ||
+        (not_found_ok && r.status == 404)) {
+        if (out)
+            *out = r;
+        else
+            docker_response_clear(&r);
+        return RUNBOX_OK;
+    }
+    rc = docker_api_error(c->engine, &r, what);
+    if (r.status == 404 || r.status == 409)
+        rc = c->engine->host->fail(c->engine->h, RUNBOX_EGONE,
+                                   "the sandbox's container is gone: %s", what);
+    docker_response_clear(&r);
+    return rc;
+}
+
+int docker_container_start(docker_conn *c, const char *id)
+{
+    return docker_container_call(c, "POST", id, "/start", 60, 0,
+                                 "starting the container", NULL);
+}
+
+int docker_container_kill(docker_conn *c, const char *id)
+{
+    /* 409 = not running any more, which is what we wanted. */
+    char path[256];
+    snprintf(path, sizeof(path), "/containers/%s/kill?signal=KILL", id);
+    docker_response r;
+    int rc = docker_request(c, "POST", path, NULL, NULL, 0, 30, &r);
+    if (rc == RUNBOX_OK && r.status != 204 && r.status != 409 && r.status != 404)
+        rc = docker_api_error(c->engine, &r, "killing the container");
+    docker_response_clear(&r);
+    return rc;
+}
+
+int docker_container_remove(docker_conn *c, const char *id)
+{
+    return docker_container_call(c, "DELETE", id, "?force=1&v=1", 60, 1,
+                                 "removing the container", NULL);
+}
+
+int docker_container_wait(docker_conn *c, const char *id, double timeout_s,
+                          int *status)
+{
+    docker_response r;
+    int rc = docker_container_call(c, "POST", id, "/wait", timeout_s, 0,
+                                   "waiting for the container", &r);
+    if (rc != RUNBOX_OK)
+        return rc;
+    cJSON *doc = cJSON_Parse(r.body);
+    cJSON *code = cJSON_GetObjectItemCaseSensitive(doc, "StatusCode");
+    if (cJSON_IsNumber(code))
+        *status = code->valueint;
+    else
+        rc = c->engine->host->fail(c->engine->h, RUNBOX_EPROTO,
+                                   "Docker's wait answer has no StatusCode");
+    cJSON_Delete(doc);
+    docker_response_clear(&r);
+    return rc;
+}
+
+int docker_container_state(docker_conn *c, const char *id, int *oom_killed,
+                           int *running)
+{
+    docker_response r;
+    int rc = docker_container_call(c, "GET", id, "/json", 30, 0,
+                                   "inspecting the container", &r);
+    if (rc != RUNBOX_OK)
+        return rc;
+    cJSON *doc = cJSON_Parse(r.body);
+    cJSON *state = cJSON_GetObjectItemCaseSensitive(doc, "State");
+    if (oom_killed)
+        *oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "OOMKilled"));
+    if (running)
+        *running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Running"));
+    cJSON_Delete(doc);
+    docker_response_clear(&r);
+    return RUNBOX_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Exec                                                                */
+/* ------------------------------------------------------------------ */
+int docker_exec_create(docker_conn *c, const docker_config *cfg,
+                       const char *id, const char *const *argv, int attach,
+                       char **exec_id)
+{
+    cJSON *body = cJSON_CreateObject();
+    if (!body)
+        return c->engine->host->fail(c->engine->h, RUNBOX_ENOMEM, "out of memory");
+    cJSON_AddBoolToObject(body, "AttachStdin", attach);
+    cJSON_AddBoolToObject(body, "AttachStdout", attach);
+    cJSON_AddBoolToObject(body, "AttachStderr", attach);
+    cJSON_AddBoolToObject(body, "Tty", 0);
+    cJSON_AddStringToObject(body, "User", cfg->user);
+    cJSON_AddStringToObject(body, "WorkingDir", DOCKER_WORKDIR);
+    cJSON_AddItemToObject(body, "Env", docker_string_array(docker_env));
+    cJSON_AddItemToObject(body, "Cmd", docker_string_array(argv));
+    char path[256];
+    snprintf(path, sizeof(path), "/containers/%s/exec", id);
+    docker_response r;
+    int rc = docker_request_json(c, "POST", path, body, 30, &r);
+    if (rc != RUNBOX_OK)
+        return rc;
+    if (r.status == 404 || r.status == 409) {
+        docker_response_clear(&r);
+        return c->engine->host->fail(c->engine->h, RUNBOX_EGONE,
+                                     "the sandbox's container is no longer "
+                                     "running (it was stopped or removed)");
+    }
+    if (r.status != 201) {
+        rc = docker_api_error(c->engine, &r, "creating an exec");
+        docker_response_clear(&r);
+        return rc;
+    }
+    cJSON *doc = cJSON_Parse(r.body);
+    cJSON *jid = cJSON_GetObjectItemCaseSensitive(doc, "Id");
+    *exec_id = cJSON_IsString(jid) ? strdup(jid->valuestring) : NULL;
+    cJSON_Delete(doc);
+    docker_response_clear(&r);
+    if (!*exec_id)
+        return c->engine->host->fail(c->engine->h, RUNBOX_EPROTO,
+                                     "Docker created an exec but sent no Id");
+    return RUNBOX_OK;
+}
+
+int docker_exec_exit_code(docker_conn *c, const char *exec_id, int *code)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/exec/%s/json", exec_id);
+    /* The stream can end a moment before the engine records the exit. */
+    for (int attempt = 0; attempt < 500; attempt++) {
+        docker_response r;
+        int rc = docker_request(c, "GET", path, NULL, NULL, 0, 30, &r);
+        if (rc != RUNBOX_OK)
+            return rc;
+        if (r.status != 200) {
+            rc = docker_api_error(c->engine, &r, "inspecting an exec");
+            docker_response_clear(&r);
+            return rc;
+        }
+        cJSON *doc = cJSON_Parse(r.body);
+        int running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "Running"));
+        cJSON *ec = cJSON_GetObjectItemCaseSensitive(doc, "ExitCode");
+        if (!running && cJSON_IsNumber(ec))
+            *code = ec->valueint;
+        cJSON_Delete(doc);
+        docker_response_clear(&r);
+        if (!running)
+            return RUNBOX_OK;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return c->engine->host->fail(c->engine->h, RUNBOX_ETIMEOUT,
+                                 "an exec's stream ended but it kept running");
+}
+
+int docker_exec_kill_all(docker_conn *c, const docker_config *cfg,
+                         const char *id)
+{
+    /* kill(-1) reaches every process the user may signal in the container's
+     * pid namespace except init (the keeper) and the killer itself. */
+    static const char *const argv[] = {"sh", "-c", "kill -KILL -1", NULL};
+    char *exec_id = NULL;
+    int rc = docker_exec_create(c, cfg, id, argv, 0, &exec_id);
+    if (rc != RUNBOX_OK)
+        return rc;
+    char path[256];
+    snprintf(path, sizeof(path), "/exec/%s/start", exec_id);
+    docker_response r;
+    rc = docker_request_json(c, "POST", path, cJSON_Parse("{\"Detach\":true}"),
+                             30, &r);
+    if (rc == RUNBOX_OK && r.status != 200 && r.status != 204)
+        rc = docker_api_error(c->engine, &r, "starting the kill exec");
+    docker_response_clear(&r);
+    if (rc == RUNBOX_OK) {
+        int code = 0;
+        rc = docker_exec_exit_code(c, exec_id, &code);
+    }
+    free(exec_id);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Leftovers of crashed runs                                           */
+/* ------------------------------------------------------------------ */
+static int docker_owner_dead(const char *pid_s, const char *start_s)
+{
+    char *end;
+    long pid = strtol(pid_s, &end, 10);
+    if (end == pid_s || *end || pid <= 0)
+        return 1;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    /* Alive, but maybe a new process that got the same pid. */
+    unsigned long long start = start_s ? strtoull(start_s, NULL, 10) : 0;
+    unsigned long long now_start = docker_pid_start(pid);
+    return start && now_start && start != now_start;
+}
+
+int docker_reap_leftovers(docker_conn *c, const docker_owner *self)
+{
+    docker_engine *e = c->engine;
+    docker_response r;
+    /* filters={"label":["runbox=1"]}, URL-encoded. */
+    int rc = docker_request(c, "GET",
+                            "/containers/json?all=1&filters=%7B%22label%22%3A"
+                            "%5B%22" DOCKER_LABEL "%3D1%22%5D%7D",
+                            NULL, NULL, 0, 30, &r);
+    if (rc != RUNBOX_OK)
+        return rc;
+    if (r.status != 200) {
+        rc = docker_api_error(e, &r, "listing containers");
+        docker_response_clear(&r);
+        return rc;
+    }
+    cJSON *list = cJSON_Parse(r.body);
+    docker_response_clear(&r);
+    int removed = 0;
+    cJSON *item;
+    cJSON_ArrayForEach(item, list) {
+        cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "Id");
+        cJSON *labels = cJSON_GetObjectItemCaseSensitive(item, "Labels");
+        cJSON *host = cJSON_GetObjectItemCaseSensitive(labels, DOCKER_LABEL_HOST);
+        cJSON *pid = cJSON_GetObjectItemCaseSensitive(labels, DOCKER_LABEL_PID);
+        cJSON *start = cJSON_GetObjectItemCaseSensitive(labels, DOCKER_LABEL_PID_START);
+        /* Only this machine's pids mean anything here: a shared engine may
+         * serve runbox processes on other hosts. */
+        if (!cJSON_IsString(id) || !cJSON_IsString(host) || !cJSON_IsString(pid) ||
+            strcmp(host->valuestring, self->hostname) != 0)
+            continue;
+        if (!docker_owner_dead(pid->valuestring,
+                               cJSON_IsString(start) ? start->valuestring : NULL))
+            continue;
+        if (docker_container_remove(c, id->valuestring) == RUNBOX_OK) {
+            removed++;
+            e->host->log(e->h, RUNBOX_LOG_INFO,
+                         "removed container %.12s left by crashed runbox pid %s",
+                         id->valuestring, pid->valuestring);
+        }
+    }
+    cJSON_Delete(list);
+    return removed;
+}

@@ -1,0 +1,432 @@
+/*
+ * docker_sandbox.c — sandboxes: running code (one-shot containers and
+ * session execs), pip installs, the environment report, and the verdict
+ * drawn from how the code ended.
+ */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_sandbox.h"
+
+/* How a piece of work in a container ended. */
+typedef struct docker_ending {
+    docker_stop_reason stopped;
+    int status; /* exit status as Docker reports it (128+N: signal N) */
+    int oom;
+    docker_applied applied;
+} docker_ending;
+
+/* Runs in a session before the code when per-run ulimits are asked for
+ * (an exec cannot carry its own ulimits): sets them, then becomes
+ * `python3 -` reading the code from stdin. Its arguments are numbers. */
+static const char docker_rlimit_py[] =
+    "import os, resource, sys\n"
+    "for name, v in zip(('RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE'), "
+    "sys.argv[1:]):\n"
+    "    v = int(v)\n"
+    "    if v > 0:\n"
+    "        resource.setrlimit(getattr(resource, name), "
+    "(v, v + (name == 'RLIMIT_CPU')))\n"
+    "os.execvp('python3', ['python3', '-'])\n";
+
+/* Reported by environment; parsed as data on our side. */
+static const char docker_environment_py[] =
+    "import json, os, platform, sys\n"
+    "import importlib.metadata as md\n"
+    "packages = {}\n"
+    "for d in md.distributions():\n"
+    "    name = d.metadata['Name']\n"
+    "    if name:\n"
+    "        packages[name] = d.version\n"
+    "print(json.dumps({'python': platform.python_version(),\n"
+    "    'implementation': platform.python_implementation(),\n"
+    "    'platform': platform.platform(), 'machine': platform.machine(),\n"
+    "    'executable': sys.executable, 'uid': os.getuid(),\n"
+    "    'cwd': os.getcwd(), 'packages': packages}))\n";
+
+static int docker_abort_check(void *arg)
+{
+    docker_sandbox *sb = arg;
+    return sb->io && sb->st->host->cancelled(sb->io);
+}
+
+static void docker_begin(docker_sandbox *sb, runbox_exec_io *io)
+{
+    sb->io = io;
+    sb->conn.should_abort = io ? docker_abort_check : NULL;
+    sb->conn.abort_arg = sb;
+}
+
+static void docker_end(docker_sandbox *sb)
+{
+    sb->io = NULL;
+    sb->conn.should_abort = NULL;
+}
+
+int docker_sandbox_create(void **sandbox, void *state,
+                          const runbox_sandbox_opts *opts)
+{
+    docker_state *st = state;
+    docker_sandbox *sb = calloc(1, sizeof(*sb));
+    if (!sb)
+        return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
+    sb->st = st;
+    sb->oneshot = opts->oneshot;
+    sb->limits = opts->limits;
+    /* The network is on when the run's limits allow it or [docker] says
+     * so; off otherwise (NetworkMode none). */
+    sb->network = opts->limits.network || st->cfg.network;
+    int rc = docker_conn_open(&sb->conn, &st->engine);
+    if (rc == RUNBOX_OK && !sb->oneshot)
+        rc = docker_sandbox_keeper(sb);
+    if (rc != RUNBOX_OK) {
+        docker_sandbox_destroy(sb);
+        return rc;
+    }
+    *sandbox = sb;
+    return RUNBOX_OK;
+}
+
+void docker_sandbox_destroy(void *sandbox)
+{
+    docker_sandbox *sb = sandbox;
+    if (!sb)
+        return;
+    docker_end(sb); /* removal must not be cut short by a cancel */
+    char *ids[] = {sb->run_id, sb->keeper_id};
+    for (size_t i = 0; i < 2; i++) {
+        if (ids[i] && sb->conn.curl &&
+            docker_container_remove(&sb->conn, ids[i]) != RUNBOX_OK)
+            sb->st->host->log(sb->st->h, RUNBOX_LOG_WARN,
+                              "could not remove container %.12s; it is "
+                              "reaped the next time runbox opens docker",
+                              ids[i]);
+        free(ids[i]);
+    }
+    docker_conn_close(&sb->conn);
+    free(sb);
+}
+
+int docker_sandbox_keeper(docker_sandbox *sb)
+{
+    if (sb->keeper_id)
+        return RUNBOX_OK;
+    docker_state *st = sb->st;
+    cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_KEEPER,
+                                        &sb->limits, sb->network,
+                                        &sb->keeper_applied);
+    if (!spec)
+        return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
+    int rc = docker_container_create(&sb->conn, &st->cfg, spec, &sb->keeper_id);
+    if (rc == RUNBOX_OK)
+        rc = docker_container_start(&sb->conn, sb->keeper_id);
+    return rc;
+}
+
+/* Stops a one-shot run: the container is the run. */
+static int docker_stop_container(void *arg)
+{
+    docker_sandbox *sb = arg;
+    docker_end(sb);
+    return docker_container_kill(&sb->conn, sb->run_id);
+}
+
+/* Stops a session's code and keeps the session; when even the kill exec
+ * cannot start (say the pid limit is full), the container goes. */
+static int docker_stop_keeper_code(void *arg)
+{
+    docker_sandbox *sb = arg;
+    docker_end(sb);
+    if (docker_exec_kill_all(&sb->conn, &sb->st->cfg, sb->keeper_id) == RUNBOX_OK)
+        return RUNBOX_OK;
+    return docker_container_kill(&sb->conn, sb->keeper_id);
+}
+
+static void docker_pump_setup(docker_pump *p, docker_sandbox *sb,
+                              runbox_exec_io *io, double deadline,
+                              const char *input, size_t input_len)
+{
+    memset(p, 0, sizeof(*p));
+    p->host = sb->st->host;
+    p->io = io;
+    p->deadline = deadline;
+    p->input = input;
+    p->input_len = input_len;
+    p->stop_arg = sb;
+}
+
+/* A fresh container running `python3 -` with input on stdin. */
+static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
+                           docker_pump *p, docker_ending *end)
+{
+    docker_state *st = sb->st;
+    docker_engine *e = &st->engine;
+    cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_RUN_CODE,
+                                        limits, sb->network, &end->applied);
+    if (!spec)
+        return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
+    if (sb->run_id) { /* a second run in a one-shot sandbox */
+        docker_container_remove(&sb->conn, sb->run_id);
+        free(sb->run_id);
+        sb->run_id = NULL;
+    }
+    int rc = docker_container_create(&sb->conn, &st->cfg, spec, &sb->run_id);
+    if (rc != RUNBOX_OK)
+        return rc;
+    /* Attach before start so that no early output is lost. */
+    char path[256];
+    snprintf(path, sizeof(path),
+             "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1",
+             sb->run_id);
+    docker_hijack hj;
+    rc = docker_hijack_open(e, &hj, path, NULL);
+    if (rc != RUNBOX_OK)
+        return rc;
+    rc = docker_container_start(&sb->conn, sb->run_id);
+    if (rc == RUNBOX_OK) {
+        p->stop = docker_stop_container;
+        rc = docker_pump_run(p, e, &hj);
+    }
+    docker_hijack_close(&hj);
+    end->stopped = p->stopped;
+    if (rc != RUNBOX_OK || p->stopped != DOCKER_STOP_NONE)
+        return rc;
+    double timeout = 30;
+    if (p->deadline > 0)
+        timeout += p->deadline - st->host->now();
+    rc = docker_container_wait(&sb->conn, sb->run_id, timeout, &end->status);
+    /* Docker reports an OOM kill only through inspect. */
+    if (rc == RUNBOX_OK && end->status > 128 && end->applied.memory)
+        rc = docker_container_state(&sb->conn, sb->run_id, &end->oom, NULL);
+    return rc;
+}
+
+/* argv as an exec in the keeper, with input on its stdin. */
+static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
+                           docker_pump *p, docker_ending *end)
+{
+    docker_state *st = sb->st;
+    int rc = docker_sandbox_keeper(sb);
+    if (rc != RUNBOX_OK)
+        return rc;
+    end->applied = sb->keeper_applied;
+    char *exec_id = NULL;
+    rc = docker_exec_create(&sb->conn, &st->cfg, sb->keeper_id, argv, 1, &exec_id);
+    if (rc != RUNBOX_OK)
+        return rc;
+    char path[256];
+    snprintf(path, sizeof(path), "/exec/%s/start", exec_id);
+    docker_hijack hj;
+    rc = docker_hijack_open(&st->engine, &hj, path, "{\"Detach\":false,\"Tty\":false}");
+    if (rc == RUNBOX_OK) {
+        p->stop = docker_stop_keeper_code;
+        rc = docker_pump_run(p, &st->engine, &hj);
+        docker_hijack_close(&hj);
+    }
+    end->stopped = p->stopped;
+    if (rc == RUNBOX_OK && p->stopped == DOCKER_STOP_NONE) {
+        docker_end(sb); /* the code is done; only bookkeeping is left */
+        rc = docker_exec_exit_code(&sb->conn, exec_id, &end->status);
+        if (rc == RUNBOX_OK && end->status > 128 && end->applied.memory)
+            rc = docker_container_state(&sb->conn, sb->keeper_id, &end->oom, NULL);
+    }
+    free(exec_id);
+    return rc;
+}
+
+static void docker_isolation(const docker_sandbox *sb, const docker_applied *a,
+                             char *buf, size_t size)
+{
+    const docker_config *cfg = &sb->st->cfg;
+    snprintf(buf, size, "docker(user %s,%s%s%s%s)", cfg->user,
+             a->network ? "network" : "no network",
+             strcmp(cfg->cap_drop, "ALL") == 0 ? ",no caps" : "",
+             cfg->read_only ? ",ro root" : "",
+             cfg->no_new_privileges ? ",no-new-privs" : "");
+}
+
+/* The verdict and note for how the work ended. */
+static void docker_outcome(const docker_sandbox *sb, const runbox_exec_request *req,
+                           const docker_ending *end, runbox_exec_outcome *out)
+{
+    out->limits_applied = end->applied.bits;
+    if (req->deadline > 0)
+        out->limits_applied |= RUNBOX_LIMIT_WALL;
+    docker_isolation(sb, &end->applied, out->isolation, sizeof(out->isolation));
+    out->exit_code = end->status;
+    out->signal = 0;
+    if (end->stopped == DOCKER_STOP_TIMEOUT) {
+        out->verdict = RUNBOX_VERDICT_TIMEOUT;
+        out->exit_code = -1;
+        out->signal = SIGKILL;
+        snprintf(out->message, sizeof(out->message),
+                 "stopped after the %.3g s time limit; Docker killed the code",
+                 req->limits.wall_seconds);
+        return;
+    }
+    if (end->stopped == DOCKER_STOP_CANCELED) {
+        out->verdict = RUNBOX_VERDICT_CANCELED;
+        out->exit_code = -1;
+        snprintf(out->message, sizeof(out->message),
+                 "cancelled; Docker killed the code");
+        return;
+    }
+    if (end->oom) {
+        out->verdict = RUNBOX_VERDICT_OOM;
+        out->exit_code = -1;
+        out->signal = SIGKILL;
+        snprintf(out->message, sizeof(out->message),
+                 "killed by the kernel: the %llu MiB memory limit was reached",
+                 (unsigned long long)(end->applied.memory >> 20));
+        return;
+    }
+    if (end->status == 0) {
+        out->verdict = RUNBOX_VERDICT_OK;
+    } else if (end->status > 128 && end->status <= 128 + 64) {
+        out->signal = end->status - 128;
+        out->exit_code = -1;
+        out->verdict = RUNBOX_VERDICT_SIGNALED;
+        if (out->signal == SIGXCPU && req->limits.cpu_seconds > 0) {
+            out->verdict = RUNBOX_VERDICT_TIMEOUT;
+            snprintf(out->message, sizeof(out->message),
+                     "stopped by the %.3g s CPU time limit",
+                     req->limits.cpu_seconds);
+        } else if (out->signal == SIGXFSZ && req->limits.file_bytes) {
+            snprintf(out->message, sizeof(out->message),
+                     "killed for writing past the %llu byte file size limit",
+                     (unsigned long long)req->limits.file_bytes);
+        }
+    } else {
+        out->verdict = RUNBOX_VERDICT_EXIT_NONZERO;
+    }
+}
+
+/* A failure of the backend while the code was not the cause: a cancel that
+ * came during create/start still counts as CANCELED, not as an error. */
+static int docker_finish(docker_sandbox *sb, const runbox_exec_request *req,
+                         int rc, const docker_ending *end,
+                         runbox_exec_outcome *out)
+{
+    docker_end(sb);
+    if (rc == RUNBOX_ECANCELED || (rc != RUNBOX_OK && req->io &&
+                                   sb->st->host->cancelled(req->io))) {
+        docker_ending canceled = *end;
+        canceled.stopped = DOCKER_STOP_CANCELED;
+        docker_outcome(sb, req, &canceled, out);
+        return RUNBOX_OK;
+    }
+    if (rc == RUNBOX_OK)
+        docker_outcome(sb, req, end, out);
+    return rc;
+}
+
+int docker_sandbox_exec(void *sandbox, const runbox_exec_request *req,
+                        runbox_exec_outcome *out)
+{
+    docker_sandbox *sb = sandbox;
+    docker_ending end = {0};
+    docker_pump p;
+    docker_begin(sb, req->io);
+    docker_pump_setup(&p, sb, req->io, req->deadline, req->code, req->code_len);
+    int rc;
+    if (sb->oneshot && !sb->keeper_id) {
+        rc = docker_run_code(sb, &req->limits, &p, &end);
+    } else {
+        char lim[3][24];
+        const runbox_limits *l = &req->limits;
+        uint64_t cpu = (uint64_t)l->cpu_seconds + (l->cpu_seconds > (uint64_t)l->cpu_seconds);
+        snprintf(lim[0], sizeof(lim[0]), "%llu", (unsigned long long)cpu);
+        snprintf(lim[1], sizeof(lim[1]), "%llu", (unsigned long long)l->file_bytes);
+        snprintf(lim[2], sizeof(lim[2]), "%u", l->open_files);
+        const char *with_limits[] = {"python3", "-c", docker_rlimit_py,
+                                     lim[0], lim[1], lim[2], NULL};
+        static const char *const plain[] = {"python3", "-", NULL};
+        int want = cpu || l->file_bytes || l->open_files;
+        rc = docker_run_exec(sb, want ? with_limits : plain, &p, &end);
+        if (want) {
+            end.applied.bits |= (cpu ? RUNBOX_LIMIT_CPU : 0) |
+                                (l->file_bytes ? RUNBOX_LIMIT_FILE_SIZE : 0) |
+                                (l->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0);
+        }
+        sb->exec_count++;
+    }
+    free(p.collected);
+    return docker_finish(sb, req, rc, &end, out);
+}
+
+int docker_sandbox_install(void *sandbox, const char *spec,
+                           const runbox_exec_request *req,
+                           runbox_exec_outcome *out)
+{
+    docker_sandbox *sb = sandbox;
+    docker_state *st = sb->st;
+    if (!sb->network)
+        return st->host->fail(st->h, RUNBOX_EDENIED,
+                              "package install needs the network: set network "
+                              "= on in [docker] (or RUNBOX_DOCKER_NETWORK=on)");
+    /* An argument list, never a shell line: spec reaches pip as one argv
+     * entry. --user puts it in the work directory, which the session keeps. */
+    const char *argv[] = {"python3", "-m", "pip", "install", "--user",
+                          "--no-input", "--progress-bar", "off", spec, NULL};
+    docker_ending end = {0};
+    docker_pump p;
+    docker_begin(sb, req->io);
+    docker_pump_setup(&p, sb, req->io, req->deadline, NULL, 0);
+    int rc = docker_run_exec(sb, argv, &p, &end);
+    free(p.collected);
+    return docker_finish(sb, req, rc, &end, out);
+}
+
+int docker_sandbox_environment(void *sandbox, char **json)
+{
+    docker_sandbox *sb = sandbox;
+    docker_state *st = sb->st;
+    docker_ending end = {0};
+    docker_pump p;
+    docker_begin(sb, NULL);
+    docker_pump_setup(&p, sb, NULL, st->host->now() + 120,
+                      docker_environment_py, sizeof(docker_environment_py) - 1);
+    int rc;
+    if (sb->oneshot && !sb->keeper_id) {
+        runbox_limits none = sb->limits;
+        rc = docker_run_code(sb, &none, &p, &end);
+    } else {
+        static const char *const argv[] = {"python3", "-", NULL};
+        rc = docker_run_exec(sb, argv, &p, &end);
+    }
+    docker_end(sb);
+    cJSON *doc = NULL;
+    if (rc == RUNBOX_OK) {
+        /* Data from inside the sandbox: parsed as JSON, nothing more. */
+        doc = p.collected ? cJSON_Parse(p.collected) : NULL;
+        if (end.stopped != DOCKER_STOP_NONE || end.status != 0 ||
+            !cJSON_IsObject(doc))
+            rc = st->host->fail(st->h, RUNBOX_EBACKEND,
+                                "could not describe the image %s: python3 "
+                                "exited with %d: %.200s", st->cfg.image,
+                                end.status, p.collected ? p.collected : "");
+    }
+    free(p.collected);
+    if (rc != RUNBOX_OK) {
+        cJSON_Delete(doc);
+        return rc;
+    }
+    cJSON *docker = cJSON_CreateObject();
+    cJSON_AddStringToObject(docker, "image", st->cfg.image);
+    cJSON_AddStringToObject(docker, "host", st->engine.docker_host);
+    cJSON_AddStringToObject(docker, "api", st->engine.api_prefix + 2);
+    cJSON_AddStringToObject(docker, "user", st->cfg.user);
+    cJSON_AddBoolToObject(docker, "network", sb->network);
+    cJSON_AddItemToObject(doc, "docker", docker);
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    size_t n = text ? strlen(text) : 0;
+    *json = text ? st->host->alloc(n + 1) : NULL;
+    if (*json)
+        memcpy(*json, text, n + 1);
+    free(text);
+    return *json ? RUNBOX_OK : st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
+}

@@ -1,0 +1,55 @@
+/*
+ * docker_sandbox.h — the backend's state and its sandboxes, shared by the
+ * vtable (docker_backend.c), execution (docker_sandbox.c) and files
+ * (docker_files.c). Private to backends/docker.
+ *
+ * A one-shot sandbox makes its container inside exec (create + attach +
+ * start in one go, code on stdin). A session sandbox, or a one-shot one
+ * asked for install/environment/files, owns a "keeper" container that
+ * stays up and runs each piece of work as an exec.
+ */
+#ifndef RUNBOX_DOCKER_SANDBOX_H
+#define RUNBOX_DOCKER_SANDBOX_H
+
+#include "docker_container.h"
+
+typedef struct docker_state {
+    const runbox_host *host;
+    runbox_host_ctx *h;
+    docker_config cfg;
+    docker_engine engine;
+    docker_owner owner;
+} docker_state;
+
+typedef struct docker_sandbox {
+    docker_state *st;
+    docker_conn conn;
+    int oneshot;
+    int network;
+    runbox_limits limits;
+    char *run_id;    /* one-shot run container, removed on destroy */
+    char *keeper_id; /* keeper container, removed on destroy */
+    docker_applied keeper_applied;
+    runbox_exec_io *io; /* of the call in progress, for cancellation */
+    int exec_count;
+} docker_sandbox;
+
+int docker_sandbox_create(void **sandbox, void *state,
+                          const runbox_sandbox_opts *opts);
+void docker_sandbox_destroy(void *sandbox);
+int docker_sandbox_exec(void *sandbox, const runbox_exec_request *req,
+                        runbox_exec_outcome *out);
+int docker_sandbox_install(void *sandbox, const char *spec,
+                           const runbox_exec_request *req,
+                           runbox_exec_outcome *out);
+int docker_sandbox_environment(void *sandbox, char **json);
+
+/* Makes and starts the keeper container when the sandbox has none yet. */
+int docker_sandbox_keeper(docker_sandbox *sb);
+
+int docker_file_write(void *sandbox, const char *path, const void *data,
+                      size_t len);
+int docker_file_read(void *sandbox, const char *path, void **data,
+                     size_t *len);
+
+#endif /* RUNBOX_DOCKER_SANDBOX_H */
