@@ -1,0 +1,77 @@
+/*
+ * subprocess.h — internals of the subprocess backend, shared by its files.
+ *
+ * The backend runs code as a child process of runbox on this machine. A
+ * "sandbox" is a private work directory; every execution in it is one
+ * process tree, isolated by Linux namespaces where the kernel allows.
+ */
+#ifndef RUNBOX_SUBPROCESS_H
+#define RUNBOX_SUBPROCESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "runbox/backend.h"
+
+typedef enum sp_isolation {
+    SP_ISOLATION_AUTO,       /* namespaces when available, else none */
+    SP_ISOLATION_NAMESPACES, /* required */
+    SP_ISOLATION_NONE
+} sp_isolation;
+
+/* The backend instance: settings read once at open. Read-only after open,
+ * so sandboxes on several threads may share it. */
+typedef struct sp_backend {
+    const runbox_host *host;
+    runbox_host_ctx *hctx;
+    char python[4096];     /* resolved interpreter (a real executable) */
+    char workdir_base[4096];
+    char packages_dir[4096]; /* persistent package dir, "" = per sandbox */
+    char index_url[1024];
+    sp_isolation isolation;
+    int namespaces_ok;     /* the kernel lets us create user namespaces */
+    uid_t run_uid;         /* who the code runs as on the host */
+    gid_t run_gid;
+    char **pass_env;       /* "NAME=value" copied from the host at open */
+} sp_backend;
+
+typedef struct sp_sandbox {
+    sp_backend *b;
+    char dir[4096];        /* the work directory */
+    runbox_limits limits;
+} sp_sandbox;
+
+/* Where a child's output goes while it runs. */
+typedef void (*sp_sink_fn)(void *ud, int stream, const char *data, size_t len);
+
+typedef struct sp_spawn {
+    const char *const *argv; /* argv[0] is an absolute path */
+    const char *code;        /* passed as fd 3 (a sealed memfd), may be NULL */
+    size_t code_len;
+    int network;             /* 1 = keep the host's network */
+    const runbox_limits *limits;
+    double deadline;         /* host->now() value, 0 = none */
+    sp_sink_fn sink;
+    void *sink_ud;
+    runbox_exec_io *io;      /* for host->cancelled, or NULL */
+} sp_spawn;
+
+/* Runs one process tree in the sandbox and waits for it (and every
+ * descendant) to end. Fills verdict, exit code, signal, cpu time, applied
+ * limits and isolation of *out. Returns RUNBOX_OK when it ran. */
+int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out);
+
+/* Can this process create user+pid+net+mount+ipc namespaces? Cached. */
+int sp_namespaces_available(void);
+
+/* Work directories. */
+int sp_workdir_create(sp_backend *b, char *dir, size_t size);
+/* Removes dir and everything below it without following symlinks and
+ * without blocking on FIFOs; makes unreadable dirs readable first. */
+int sp_workdir_remove(const char *dir);
+
+/* Finds a real (ELF) interpreter for name: an absolute path is checked, a
+ * bare name is searched in PATH, skipping shell-script shims. */
+int sp_resolve_interpreter(const char *name, char *out, size_t size);
+
+#endif

@@ -1,0 +1,484 @@
+/* The subprocess backend: runs code as a local child process.
+ *
+ * This is the reference backend: the smallest complete implementation of
+ * backend.h. Read it first when writing your own. Configuration lives in
+ * [subprocess]; the limits ([runbox] or [subprocess]) arrive in the
+ * sandbox options. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "subprocess.h"
+
+static const char *const sp_languages[] = {"python", "bash", "sh", NULL};
+static const char *const sp_config_keys[] = {
+    "python", "isolation", "workdir", "user", "packages_dir", "index_url",
+    "pass_env", NULL};
+
+/* ---- configuration ---- */
+
+static int sp_read_config(sp_backend *b)
+{
+    const runbox_host *host = b->host;
+    runbox_host_ctx *h = b->hctx;
+    const char *v = host->config_get(h, "python");
+    const char *py = v && *v ? v : "python3";
+    int rc = sp_resolve_interpreter(py, b->python, sizeof b->python);
+    if (rc == RUNBOX_ENOTFOUND)
+        return v ? host->config_error(h, "python", "no executable interpreter "
+                                      "found (give an absolute path to a real "
+                                      "binary, not a shell shim)")
+                 : host->fail(h, RUNBOX_ENOTFOUND, "no python3 executable "
+                              "found in PATH: install python3 or set python "
+                              "in [subprocess]");
+    if (rc)
+        return host->fail(h, rc, "out of memory");
+
+    v = host->config_get(h, "isolation");
+    if (!v || !strcmp(v, "auto"))
+        b->isolation = SP_ISOLATION_AUTO;
+    else if (!strcmp(v, "namespaces"))
+        b->isolation = SP_ISOLATION_NAMESPACES;
+    else if (!strcmp(v, "none"))
+        b->isolation = SP_ISOLATION_NONE;
+    else
+        return host->config_error(h, "isolation", "expected auto, namespaces "
+                                  "or none");
+
+    v = host->config_get(h, "workdir");
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b->workdir_base, sizeof b->workdir_base, "%s",
+             v && *v ? v : (tmp && *tmp ? tmp : "/tmp"));
+    struct stat st;
+    if (stat(b->workdir_base, &st) || !S_ISDIR(st.st_mode))
+        return v ? host->config_error(h, "workdir", "not a directory")
+                 : host->fail(h, RUNBOX_EIO, "temporary directory %s is "
+                              "missing: set workdir in [subprocess]",
+                              b->workdir_base);
+
+    v = host->config_get(h, "packages_dir");
+    if (v && *v) {
+        if (v[0] != '/')
+            return host->config_error(h, "packages_dir", "must be an absolute path");
+        snprintf(b->packages_dir, sizeof b->packages_dir, "%s", v);
+    }
+    v = host->config_get(h, "index_url");
+    if (v)
+        snprintf(b->index_url, sizeof b->index_url, "%s", v);
+
+    /* As root, the code runs as an unprivileged user: in a user namespace
+     * its "root" maps to that user, without one it switches to it. */
+    b->run_uid = getuid();
+    b->run_gid = getgid();
+    v = host->config_get(h, "user");
+    if (geteuid() == 0) {
+        const char *name = v && *v ? v : "nobody";
+        struct passwd *pw = getpwnam(name);
+        if (!pw)
+            return v ? host->config_error(h, "user", "no such user")
+                     : host->fail(h, RUNBOX_ECONFIG, "user 'nobody' does not "
+                                  "exist: set user in [subprocess]");
+        b->run_uid = pw->pw_uid;
+        b->run_gid = pw->pw_gid;
+    }
+
+    /* pass_env: names of host variables the code may see. */
+    v = host->config_get(h, "pass_env");
+    if (v && *v) {
+        char *copy = strdup(v), *save = NULL;
+        size_t n = 0;
+        b->pass_env = calloc(strlen(v) / 2 + 2, sizeof *b->pass_env);
+        if (!copy || !b->pass_env) {
+            free(copy);
+            return host->fail(h, RUNBOX_ENOMEM, "out of memory");
+        }
+        for (char *name = strtok_r(copy, ", ", &save); name;
+             name = strtok_r(NULL, ", ", &save)) {
+            const char *val = getenv(name);
+            if (!val)
+                continue;
+            size_t len = strlen(name) + strlen(val) + 2;
+            b->pass_env[n] = malloc(len);
+            if (b->pass_env[n])
+                snprintf(b->pass_env[n++], len, "%s=%s", name, val);
+        }
+        free(copy);
+    }
+    return RUNBOX_OK;
+}
+
+static void sp_close(void *state)
+{
+    sp_backend *b = state;
+    if (!b)
+        return;
+    for (size_t i = 0; b->pass_env && b->pass_env[i]; i++)
+        free(b->pass_env[i]);
+    free(b->pass_env);
+    free(b);
+}
+
+static int sp_open(void **state, const runbox_host *host, runbox_host_ctx *h)
+{
+    sp_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return host->fail(h, RUNBOX_ENOMEM, "out of memory");
+    b->host = host;
+    b->hctx = h;
+    int rc = sp_read_config(b);
+    if (rc) {
+        sp_close(b);
+        return rc;
+    }
+    *state = b;
+    return RUNBOX_OK;
+}
+
+static int sp_probe(const runbox_host *host, runbox_host_ctx *h)
+{
+    sp_backend b = {.host = host, .hctx = h};
+    int rc = sp_read_config(&b);
+    for (size_t i = 0; b.pass_env && b.pass_env[i]; i++)
+        free(b.pass_env[i]);
+    free(b.pass_env);
+    if (rc)
+        return rc;
+    int ns = sp_namespaces_available();
+    if (b.isolation == SP_ISOLATION_NAMESPACES && !ns)
+        return host->fail(h, RUNBOX_EUNSUPPORTED, "isolation = namespaces, but "
+                          "this kernel refuses user namespaces");
+    /* A usable backend may still leave a note for `runbox backends`. */
+    host->fail(h, RUNBOX_OK, "%s; isolation: %s", b.python,
+               b.isolation == SP_ISOLATION_NONE ? "none (configured)"
+               : ns ? "namespaces (user, pid, net, mount, ipc)"
+                    : "none (the kernel refuses user namespaces)");
+    return RUNBOX_OK;
+}
+
+/* ---- sandboxes ---- */
+
+static int sp_sandbox_create(void **out, void *state, const runbox_sandbox_opts *o)
+{
+    sp_backend *b = state;
+    if ((o->limits_required & RUNBOX_LIMIT_NETWORK) && !o->limits.network &&
+        (b->isolation == SP_ISOLATION_NONE || !sp_namespaces_available()))
+        return b->host->fail(b->hctx, RUNBOX_EUNSUPPORTED, "network = off "
+                             "cannot be enforced without namespaces (isolation "
+                             "= %s here): allow the network or use the docker "
+                             "backend", b->isolation == SP_ISOLATION_NONE
+                                            ? "none" : "auto, unavailable");
+    sp_sandbox *s = calloc(1, sizeof *s);
+    if (!s)
+        return b->host->fail(b->hctx, RUNBOX_ENOMEM, "out of memory");
+    s->b = b;
+    s->limits = o->limits;
+    int rc = sp_workdir_create(b, s->dir, sizeof s->dir);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return RUNBOX_OK;
+}
+
+static void sp_sandbox_destroy(void *sandbox)
+{
+    sp_sandbox *s = sandbox;
+    if (!s)
+        return;
+    if (sp_workdir_remove(s->dir))
+        s->b->host->log(s->b->hctx, RUNBOX_LOG_WARN, "could not remove all of "
+                        "%s", s->dir);
+    free(s);
+}
+
+typedef struct sp_emit_ctx {
+    const runbox_host *host;
+    runbox_exec_io *io;
+} sp_emit_ctx;
+
+static void sp_to_host(void *ud, int stream, const char *data, size_t len)
+{
+    sp_emit_ctx *c = ud;
+    c->host->emit(c->io, stream, data, len);
+}
+
+static int sp_exec(void *sandbox, const runbox_exec_request *req,
+                   runbox_exec_outcome *out)
+{
+    sp_sandbox *s = sandbox;
+    const char *argv[6];
+    size_t n = 0;
+    if (!strcmp(req->language, "python")) {
+        argv[n++] = s->b->python;
+        argv[n++] = "-s"; /* no user site-packages of the host */
+    } else {
+        argv[n++] = !strcmp(req->language, "bash") ? "/bin/bash" : "/bin/sh";
+    }
+    argv[n++] = "/proc/self/fd/3"; /* the sealed memfd holding the code */
+    argv[n] = NULL;
+    sp_emit_ctx ec = {s->b->host, req->io};
+    sp_spawn sp = {argv, req->code, req->code_len, req->limits.network,
+                   &req->limits, req->deadline, sp_to_host, &ec, req->io};
+    return sp_spawn_run(s, &sp, out);
+}
+
+/* pip runs with an argument list (never a shell) into the sandbox's own
+ * package folder, or the configured persistent one. It needs the network
+ * (an index), so it runs without the network namespace. */
+static int sp_install(void *sandbox, const char *spec,
+                      const runbox_exec_request *req, runbox_exec_outcome *out)
+{
+    sp_sandbox *s = sandbox;
+    char target[4200];
+    if (s->b->packages_dir[0])
+        snprintf(target, sizeof target, "%s", s->b->packages_dir);
+    else
+        snprintf(target, sizeof target, "%s/.packages", s->dir);
+    const char *argv[16];
+    size_t n = 0;
+    argv[n++] = s->b->python;
+    argv[n++] = "-m";
+    argv[n++] = "pip";
+    argv[n++] = "install";
+    argv[n++] = "--no-input";
+    argv[n++] = "--target";
+    argv[n++] = target;
+    if (s->b->index_url[0]) {
+        argv[n++] = "--index-url";
+        argv[n++] = s->b->index_url;
+    }
+    argv[n++] = "--";
+    argv[n++] = spec;
+    argv[n] = NULL;
+    sp_emit_ctx ec = {s->b->host, req->io};
+    runbox_limits lim = req->limits;
+    lim.network = 1;
+    sp_spawn sp = {argv, NULL, 0, 1, &lim, req->deadline, sp_to_host, &ec, req->io};
+    return sp_spawn_run(s, &sp, out);
+}
+
+typedef struct sp_capture {
+    char *data;
+    size_t len;
+    size_t cap;
+} sp_capture;
+
+static void sp_capture_sink(void *ud, int stream, const char *data, size_t len)
+{
+    sp_capture *c = ud;
+    if (stream != 1 || c->len + len > (8u << 20))
+        return;
+    if (c->len + len + 1 > c->cap) {
+        size_t cap = (c->len + len + 1) * 2;
+        char *p = realloc(c->data, cap);
+        if (!p)
+            return;
+        c->data = p;
+        c->cap = cap;
+    }
+    memcpy(c->data + c->len, data, len);
+    c->len += len;
+    c->data[c->len] = '\0';
+}
+
+static const char sp_environment_probe[] =
+    "import json, platform, sys, importlib.metadata as m\n"
+    "pk = {}\n"
+    "for d in m.distributions():\n"
+    "    n = d.metadata.get('Name')\n"
+    "    if n: pk[n] = d.version\n"
+    "print(json.dumps({'python': platform.python_version(),\n"
+    "  'implementation': platform.python_implementation(),\n"
+    "  'executable': sys.executable, 'platform': platform.platform(),\n"
+    "  'machine': platform.machine(), 'packages': dict(sorted(pk.items()))}))\n";
+
+static int sp_environment(void *sandbox, char **json)
+{
+    sp_sandbox *s = sandbox;
+    const char *argv[] = {s->b->python, "-s", "/proc/self/fd/3", NULL};
+    sp_capture cap = {0};
+    runbox_limits lim = s->limits;
+    double deadline = s->b->host->now() + 30;
+    sp_spawn sp = {argv, sp_environment_probe, sizeof sp_environment_probe - 1,
+                   0, &lim, deadline, sp_capture_sink, &cap, NULL};
+    runbox_exec_outcome oc;
+    memset(&oc, 0, sizeof oc);
+    int rc = sp_spawn_run(s, &sp, &oc);
+    if (!rc && (oc.verdict != RUNBOX_VERDICT_OK || !cap.data))
+        rc = s->b->host->fail(s->b->hctx, RUNBOX_EBACKEND, "the environment "
+                              "probe failed in the sandbox (%s)",
+                              oc.message[0] ? oc.message : "no output");
+    if (rc) {
+        free(cap.data);
+        return rc;
+    }
+    /* Add what only the host knows: the isolation the runs get. */
+    char *end = strrchr(cap.data, '}');
+    if (!end) {
+        free(cap.data);
+        return s->b->host->fail(s->b->hctx, RUNBOX_EPROTO, "the environment "
+                                "probe printed no JSON");
+    }
+    *end = '\0';
+    size_t size = cap.len + sizeof oc.isolation + 64;
+    char *outjs = s->b->host->alloc(size);
+    if (outjs)
+        snprintf(outjs, size, "%s, \"isolation\": \"%s\"}", cap.data, oc.isolation);
+    free(cap.data);
+    if (!outjs)
+        return s->b->host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
+    *json = outjs;
+    return RUNBOX_OK;
+}
+
+/* ---- files ---- */
+
+/* Opens path beneath the work directory: a relative path, or an absolute
+ * one inside it. RESOLVE_BENEATH stops "..", absolute symlinks and links
+ * planted by the code from reaching the host's files. */
+static int sp_open_beneath(sp_sandbox *s, const char *path, int flags, int *fd)
+{
+    size_t dl = strlen(s->dir);
+    const char *rel = path;
+    if (path[0] == '/') {
+        if (strncmp(path, s->dir, dl) || (path[dl] != '/' && path[dl]))
+            return s->b->host->fail(s->b->hctx, RUNBOX_EINVAL, "%s is outside "
+                                    "the sandbox: the subprocess backend's "
+                                    "files live in its work directory; give a "
+                                    "relative path", path);
+        rel = path[dl] ? path + dl + 1 : ".";
+    }
+    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return s->b->host->fail(s->b->hctx, RUNBOX_EGONE, "the sandbox's work "
+                                "directory is gone");
+    if (flags & O_CREAT) {
+        /* Make parent directories, each resolved beneath the root. */
+        char *copy = strdup(rel);
+        for (char *p = copy ? strchr(copy, '/') : NULL; p; p = strchr(p + 1, '/')) {
+            *p = '\0';
+            mkdirat(dfd, copy, 0755);
+            *p = '/';
+        }
+        free(copy);
+    }
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = 0644,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    *fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+    int e = errno;
+    close(dfd);
+    if (*fd < 0) {
+        if (e == ENOENT)
+            return s->b->host->fail(s->b->hctx, RUNBOX_ENOTFOUND, "no file %s "
+                                    "in the sandbox", path);
+        return s->b->host->fail(s->b->hctx, e == EXDEV ? RUNBOX_EINVAL : RUNBOX_EIO,
+                                "cannot open %s in the sandbox: %s", path,
+                                e == EXDEV ? "it leads outside the sandbox"
+                                           : strerror(e));
+    }
+    return RUNBOX_OK;
+}
+
+static int sp_file_write(void *sandbox, const char *path, const void *data,
+                         size_t len)
+{
+    sp_sandbox *s = sandbox;
+    int fd, rc = sp_open_beneath(s, path, O_WRONLY | O_CREAT | O_TRUNC, &fd);
+    if (rc)
+        return rc;
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return s->b->host->fail(s->b->hctx, RUNBOX_EIO, "cannot write %s: "
+                                    "%s", path, strerror(e));
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (geteuid() == 0 && fchown(fd, s->b->run_uid, s->b->run_gid) < 0) {
+        /* still readable by the code; writable only if the owner matters */
+    }
+    close(fd);
+    return RUNBOX_OK;
+}
+
+static int sp_file_read(void *sandbox, const char *path, void **data, size_t *len)
+{
+    sp_sandbox *s = sandbox;
+    int fd, rc = sp_open_beneath(s, path, O_RDONLY, &fd);
+    if (rc)
+        return rc;
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return s->b->host->fail(s->b->hctx, RUNBOX_EINVAL, "%s is not a "
+                                "regular file", path);
+    }
+    char *buf = s->b->host->alloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (buf && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!buf)
+        return s->b->host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
+    *data = buf;
+    *len = got;
+    return RUNBOX_OK;
+}
+
+static const runbox_backend sp_vtable = {
+    .abi_version = RUNBOX_BACKEND_ABI,
+    .struct_size = sizeof(runbox_backend),
+    .name = "subprocess",
+    .description = "a child process on this machine, in Linux namespaces "
+                   "when the kernel allows",
+    .capabilities = RUNBOX_CAP_SESSIONS | RUNBOX_CAP_FILES |
+                    RUNBOX_CAP_STREAMING | RUNBOX_CAP_NETWORK_CONTROL |
+                    RUNBOX_CAP_INSTALL | RUNBOX_CAP_ENVIRONMENT |
+                    RUNBOX_CAP_LIMIT_CPU | RUNBOX_CAP_LIMIT_MEMORY |
+                    RUNBOX_CAP_LIMIT_PROCESSES | RUNBOX_CAP_LIMIT_FILE_SIZE |
+                    RUNBOX_CAP_LIMIT_OPEN_FILES,
+    .languages = sp_languages,
+    .config_keys = sp_config_keys,
+    .secret_keys = NULL,
+    .probe = sp_probe,
+    .open = sp_open,
+    .close = sp_close,
+    .sandbox_create = sp_sandbox_create,
+    .sandbox_destroy = sp_sandbox_destroy,
+    .exec = sp_exec,
+    .install = sp_install,
+    .environment = sp_environment,
+    .file_write = sp_file_write,
+    .file_read = sp_file_read,
+};
+
+RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,
+                                              const runbox_backend **backend,
+                                              char *why, size_t why_size)
+{
+    if (!host || host->abi_version != RUNBOX_BACKEND_ABI ||
+        host->struct_size < sizeof(runbox_host)) {
+        snprintf(why, why_size, "host ABI mismatch");
+        return RUNBOX_EABI;
+    }
+    *backend = &sp_vtable;
+    return RUNBOX_OK;
+}

@@ -1,0 +1,58 @@
+/* Resolving the interpreter to a real executable.
+ *
+ * Version managers put shell-script shims first in PATH (pyenv's
+ * ~/.pyenv/shims/python3 is a bash script that runs several programs before
+ * Python). Running a shim costs time, depends on the host's environment and
+ * would run outside our control, so we take the first ELF binary found. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "subprocess.h"
+
+static int sp_is_elf(const char *path)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real) || access(real, X_OK))
+        return 0;
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned char magic[4];
+    ssize_t n = read(fd, magic, 4);
+    close(fd);
+    return n == 4 && !memcmp(magic, "\x7f" "ELF", 4);
+}
+
+int sp_resolve_interpreter(const char *name, char *out, size_t size)
+{
+    if (strchr(name, '/')) {
+        if (!sp_is_elf(name))
+            return RUNBOX_ENOTFOUND;
+        snprintf(out, size, "%s", name);
+        return RUNBOX_OK;
+    }
+    const char *path = getenv("PATH");
+    char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+    if (!copy)
+        return RUNBOX_ENOMEM;
+    int rc = RUNBOX_ENOTFOUND;
+    char *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        if (d[0] != '/')
+            continue; /* never the current directory */
+        char cand[PATH_MAX];
+        snprintf(cand, sizeof cand, "%s/%s", d, name);
+        if (sp_is_elf(cand)) {
+            snprintf(out, size, "%s", cand);
+            rc = RUNBOX_OK;
+            break;
+        }
+    }
+    free(copy);
+    return rc;
+}

@@ -1,0 +1,595 @@
+/* Running one process tree, isolated, bounded, and killed as a whole.
+ *
+ * Process layout:
+ *
+ *   runbox thread ──fork──> shim ──clone(new user,pid,net,mount,ipc ns)──> init (pid 1)
+ *                                                                          └─fork─> code
+ *   runbox thread ──fork──> shim (child subreaper) ──fork──> code          (isolation none)
+ *
+ * The shim exists so that the runbox process (possibly multithreaded, as
+ * the MCP server is) never has to do namespace or reaping work itself, and
+ * so that killing the whole tree is one message: SIGTERM to the shim.
+ * With namespaces, the tree dies with its pid-1 init, even descendants
+ * that called setsid or double-forked. Without them the shim is a child
+ * subreaper: orphans are re-parented to it and it kills them until none is
+ * left. Either way the shim reports only after the tree is gone, so
+ * runbox never waits on a pipe a grandchild still holds.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "subprocess.h"
+
+#define SP_NS_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
+
+/* What the shim tells runbox when the tree is gone. */
+typedef struct sp_report {
+    int setup_failed;  /* the code never started; msg says why */
+    int killed;        /* the shim killed the tree on request */
+    int wstatus;       /* the code's wait status */
+    int namespaces;    /* 1 if namespaces were applied */
+    double cpu;        /* CPU seconds of the whole tree */
+    char msg[256];
+} sp_report;
+
+/* Failure messages from the about-to-exec side travel as an errno plus a
+ * fixed step name, so that no formatting happens after clone. */
+typedef struct sp_setup_error {
+    int err;
+    char step[48];
+} sp_setup_error;
+
+static void sp_setup_fail(int fd, const char *step)
+{
+    sp_setup_error e = {errno, ""};
+    size_t n = strlen(step);
+    memcpy(e.step, step, n < sizeof e.step - 1 ? n : sizeof e.step - 1);
+    if (write(fd, &e, sizeof e) < 0) {
+        /* nothing left to tell */
+    }
+    _exit(127);
+}
+
+static void sp_set_limit(int resource, rlim_t soft, rlim_t hard)
+{
+    struct rlimit rl = {soft, hard};
+    setrlimit(resource, &rl);
+}
+
+static void sp_apply_rlimits(const runbox_limits *l)
+{
+    if (l->cpu_seconds > 0) {
+        rlim_t s = (rlim_t)(l->cpu_seconds + 0.999);
+        sp_set_limit(RLIMIT_CPU, s, s + 1);
+    }
+    if (l->memory_bytes)
+        sp_set_limit(RLIMIT_AS, l->memory_bytes, l->memory_bytes);
+    if (l->processes)
+        sp_set_limit(RLIMIT_NPROC, l->processes, l->processes);
+    if (l->file_bytes)
+        sp_set_limit(RLIMIT_FSIZE, l->file_bytes, l->file_bytes);
+    if (l->open_files)
+        sp_set_limit(RLIMIT_NOFILE, l->open_files, l->open_files);
+    sp_set_limit(RLIMIT_CORE, 0, 0);
+}
+
+typedef struct sp_child_plan {
+    const sp_sandbox *s;
+    const sp_spawn *sp;
+    char *const *envp;
+    int out_w, err_w, code_fd, devnull, errpipe_w;
+    int drop_uid;  /* switch to run_uid/run_gid (no namespaces, as root) */
+} sp_child_plan;
+
+/* The last steps before exec, in the process that becomes the code. Only
+ * async-signal-safe calls: this may run right after clone. */
+static void sp_become_code(const sp_child_plan *p)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setsid();
+    if (dup2(p->devnull, 0) < 0 || dup2(p->out_w, 1) < 0 || dup2(p->err_w, 2) < 0)
+        sp_setup_fail(p->errpipe_w, "redirect output");
+    if (p->code_fd >= 0 && dup2(p->code_fd, 3) < 0)
+        sp_setup_fail(p->errpipe_w, "pass the code");
+    /* Everything else closes at exec; the error pipe stays usable until
+     * then and closes by itself when exec succeeds. */
+    syscall(SYS_close_range, p->code_fd >= 0 ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (chdir(p->s->dir) < 0)
+        sp_setup_fail(p->errpipe_w, "enter the work directory");
+    if (p->drop_uid) {
+        if (setgroups(0, NULL) < 0 ||
+            setresgid(p->s->b->run_gid, p->s->b->run_gid, p->s->b->run_gid) < 0 ||
+            setresuid(p->s->b->run_uid, p->s->b->run_uid, p->s->b->run_uid) < 0)
+            sp_setup_fail(p->errpipe_w, "drop privileges");
+    }
+    sp_apply_rlimits(p->sp->limits);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    execve(p->sp->argv[0], (char *const *)p->sp->argv, p->envp);
+    sp_setup_fail(p->errpipe_w, "start the interpreter");
+}
+
+/* pid 1 of the new namespaces: set up the mount namespace, start the code,
+ * reap everything, report the code's status, exit (which kills the rest). */
+static int sp_init_main(const sp_child_plan *p, int sync_r, int init_w)
+{
+    char c;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (read(sync_r, &c, 1) != 1) /* wait for the uid/gid maps */
+        _exit(127);
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        sp_setup_fail(p->errpipe_w, "become root in the user namespace");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        sp_setup_fail(p->errpipe_w, "make mounts private");
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        sp_setup_fail(p->errpipe_w, "mount /proc");
+    /* Hide the homes of the host's users (keys, tokens, .env files). */
+    static const char *hide[] = {"/root", "/home"};
+    for (size_t i = 0; i < 2; i++)
+        if (strncmp(p->s->dir, hide[i], strlen(hide[i])))
+            mount("tmpfs", hide[i], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m");
+    pid_t code = fork();
+    if (code < 0)
+        sp_setup_fail(p->errpipe_w, "fork the code");
+    if (code == 0)
+        sp_become_code(p);
+    int st = 0, code_status = 0;
+    pid_t r;
+    while ((r = waitpid(-1, &st, 0)) != code)
+        if (r < 0 && errno != EINTR)
+            break;
+    code_status = st;
+    if (write(init_w, &code_status, sizeof code_status) < 0)
+        _exit(127);
+    _exit(0);
+}
+
+static int sp_write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int sp_write_maps(pid_t pid, uid_t uid, gid_t gid)
+{
+    char path[64], map[64];
+    if (getuid() != 0) {
+        snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+        if (sp_write_file(path, "deny"))
+            return -1;
+    }
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+    if (sp_write_file(path, map))
+        return -1;
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+    return sp_write_file(path, map);
+}
+
+/* Kills every child of this (subreaper) process until none is left. */
+static void sp_sweep_orphans(void)
+{
+    pid_t self = getpid();
+    for (;;) {
+        DIR *d = opendir("/proc");
+        while (d) {
+            struct dirent *de = readdir(d);
+            if (!de)
+                break;
+            char path[300], buf[512];
+            snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            close(fd);
+            if (n <= 0)
+                continue;
+            buf[n] = '\0';
+            /* Field 4 (ppid) follows the parenthesised command name. */
+            char *rp = strrchr(buf, ')');
+            int ppid = 0;
+            if (rp && sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == self)
+                kill(atoi(de->d_name), SIGKILL);
+        }
+        if (d)
+            closedir(d);
+        int st;
+        pid_t r = waitpid(-1, &st, WNOHANG);
+        if (r < 0 && errno == ECHILD)
+            return;
+        if (r == 0)
+            usleep(1000);
+    }
+}
+
+static double sp_children_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru))
+        return -1;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The shim: starts the tree, waits, kills on SIGTERM, reports. */
+static void sp_shim_main(sp_child_plan *p, int report_w, int want_ns)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+
+    sp_report rep;
+    memset(&rep, 0, sizeof rep);
+    int errp[2], syncp[2] = {-1, -1}, initp[2] = {-1, -1};
+    /* Kept above fd 3, which the code's memfd takes in the child. */
+    if (pipe2(errp, O_CLOEXEC) < 0)
+        _exit(127);
+    for (int i = 0; i < 2; i++)
+        if (errp[i] <= 3) {
+            int fd = fcntl(errp[i], F_DUPFD_CLOEXEC, 10);
+            close(errp[i]);
+            errp[i] = fd;
+        }
+    p->errpipe_w = errp[1];
+    pid_t top = -1;
+    if (want_ns && pipe2(syncp, O_CLOEXEC) == 0 && pipe2(initp, O_CLOEXEC) == 0) {
+        int flags = SP_NS_FLAGS | (p->sp->network ? 0 : CLONE_NEWNET);
+        top = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (top == 0) {
+            close(syncp[1]);
+            close(initp[0]);
+            sp_init_main(p, syncp[0], initp[1]);
+        }
+        if (top > 0) {
+            close(syncp[0]);
+            close(initp[1]);
+            uid_t ou = p->s->b->run_uid;
+            gid_t og = p->s->b->run_gid;
+            if (sp_write_maps(top, ou, og) < 0) {
+                kill(top, SIGKILL);
+                waitpid(top, NULL, 0);
+                snprintf(rep.msg, sizeof rep.msg, "cannot write the user "
+                         "namespace maps: %s", strerror(errno));
+                rep.setup_failed = 1;
+                goto report;
+            }
+            if (write(syncp[1], "g", 1) != 1) {
+                /* init is gone; its status tells the rest */
+            }
+            close(syncp[1]);
+            rep.namespaces = 1;
+        } else if (p->s->b->isolation == SP_ISOLATION_NAMESPACES) {
+            snprintf(rep.msg, sizeof rep.msg, "cannot create namespaces (%s); "
+                     "set isolation = none in [subprocess] to run without",
+                     strerror(errno));
+            rep.setup_failed = 1;
+            goto report;
+        }
+    }
+    if (top <= 0) {
+        /* No namespaces: a subreaper collects everything the code leaves. */
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        p->drop_uid = geteuid() == 0 && p->s->b->run_uid != 0;
+        top = fork();
+        if (top == 0)
+            sp_become_code(p);
+        if (top < 0) {
+            snprintf(rep.msg, sizeof rep.msg, "cannot fork: %s", strerror(errno));
+            rep.setup_failed = 1;
+            goto report;
+        }
+    }
+    close(errp[1]);
+
+    int st = 0;
+    for (;;) {
+        pid_t r;
+        int done = 0;
+        while ((r = waitpid(-1, &st, WNOHANG)) > 0)
+            if (r == top) {
+                done = 1;
+                break;
+            }
+        if (done || (r < 0 && errno == ECHILD))
+            break;
+        if (sigwaitinfo(&set, NULL) == SIGTERM && !rep.killed) {
+            rep.killed = 1;
+            kill(-top, SIGKILL);
+            kill(top, SIGKILL);
+        }
+    }
+    rep.wstatus = st;
+    if (rep.namespaces) {
+        int code_status;
+        if (read(initp[0], &code_status, sizeof code_status) == sizeof code_status)
+            rep.wstatus = code_status;
+        else if (!rep.killed)
+            rep.wstatus = st;
+    } else {
+        kill(-top, SIGKILL);
+        sp_sweep_orphans();
+    }
+    sp_setup_error se;
+    if (read(errp[0], &se, sizeof se) == sizeof se) {
+        se.step[sizeof se.step - 1] = '\0';
+        snprintf(rep.msg, sizeof rep.msg, "cannot %s: %s", se.step,
+                 strerror(se.err));
+        rep.setup_failed = 1;
+    }
+report:
+    rep.cpu = sp_children_cpu();
+    if (write(report_w, &rep, sizeof rep) < 0)
+        _exit(127);
+    _exit(0);
+}
+
+static int sp_code_fd(const char *code, size_t len)
+{
+    int fd = memfd_create("runbox-code", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, code + off, len - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    /* Sealed: the code cannot rewrite its own source under the tracebacks. */
+    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+/* The environment of the code: nothing of the host's but what pass_env
+ * names. Built before fork, where allocating is safe. */
+static char **sp_build_env(const sp_sandbox *s)
+{
+    const sp_backend *b = s->b;
+    size_t n = 0;
+    while (b->pass_env && b->pass_env[n])
+        n++;
+    char **env = calloc(n + 10, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t i = 0;
+    char pypath[9000];
+    if (b->packages_dir[0])
+        snprintf(pypath, sizeof pypath, "PYTHONPATH=%s/.packages:%s", s->dir,
+                 b->packages_dir);
+    else
+        snprintf(pypath, sizeof pypath, "PYTHONPATH=%s/.packages", s->dir);
+    char home[4200], tmp[4200];
+    snprintf(home, sizeof home, "HOME=%s", s->dir);
+    snprintf(tmp, sizeof tmp, "TMPDIR=%s", s->dir);
+    const char *fixed[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
+                           "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1",
+                           "PIP_DISABLE_PIP_VERSION_CHECK=1", home, tmp, pypath};
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+        env[i++] = strdup(fixed[k]);
+    for (size_t k = 0; k < n; k++)
+        env[i++] = strdup(b->pass_env[k]);
+    env[i] = NULL;
+    for (size_t k = 0; k < i; k++)
+        if (!env[k]) {
+            for (size_t j = 0; j < i; j++)
+                free(env[j]);
+            free(env);
+            return NULL;
+        }
+    return env;
+}
+
+static void sp_free_env(char **env)
+{
+    for (size_t i = 0; env && env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+static void sp_describe(char *buf, size_t size, const sp_report *rep,
+                        const sp_spawn *sp, const sp_backend *b)
+{
+    if (rep->namespaces)
+        snprintf(buf, size, "namespaces(user,pid,%smount,ipc), uid %u on the host",
+                 sp->network ? "" : "net,", (unsigned)b->run_uid);
+    else if (geteuid() == 0 && b->run_uid != 0)
+        snprintf(buf, size, "none: process tree as uid %u", (unsigned)b->run_uid);
+    else
+        snprintf(buf, size, "none: process tree as the calling user");
+}
+
+int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
+{
+    const runbox_host *host = s->b->host;
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep_p[2] = {-1, -1};
+    int code_fd = -1, devnull = -1, rc = RUNBOX_OK;
+    char **envp = sp_build_env(s);
+    if (!envp)
+        return host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
+    if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) ||
+        pipe2(rep_p, O_CLOEXEC) ||
+        (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+        (sp->code && (code_fd = sp_code_fd(sp->code, sp->code_len)) < 0)) {
+        rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot set up the child's "
+                        "pipes: %s", strerror(errno));
+        goto done;
+    }
+    int want_ns = s->b->isolation != SP_ISOLATION_NONE;
+    sp_child_plan plan = {s, sp, envp, out_p[1], err_p[1], code_fd, devnull, -1, 0};
+    pid_t shim = fork();
+    if (shim < 0) {
+        rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot fork: %s", strerror(errno));
+        goto done;
+    }
+    if (shim == 0) {
+        close(out_p[0]);
+        close(err_p[0]);
+        close(rep_p[0]);
+        sp_shim_main(&plan, rep_p[1], want_ns);
+    }
+    close(out_p[1]);
+    close(err_p[1]);
+    close(rep_p[1]);
+    out_p[1] = err_p[1] = rep_p[1] = -1;
+
+    sp_report rep;
+    memset(&rep, 0, sizeof rep);
+    int have_report = 0, report_eof = 0, out_open = 1, err_open = 1;
+    int timed_out = 0, cancelled = 0;
+    double kill_at = 0, report_at = 0;
+    char buf[65536];
+    while (!(report_eof && !out_open && !err_open)) {
+        double now = host->now();
+        if (!kill_at && sp->deadline > 0 && now >= sp->deadline)
+            timed_out = 1;
+        if (!kill_at && sp->io && host->cancelled(sp->io))
+            cancelled = 1;
+        if ((timed_out || cancelled) && !kill_at) {
+            kill(shim, SIGTERM);
+            kill_at = now;
+        }
+        if (kill_at && now - kill_at > 2.0)
+            kill(shim, SIGKILL); /* the shim itself is stuck */
+        /* The tree is gone once reported; give stray buffered output a
+         * moment, never an unbounded wait. */
+        if (report_eof && report_at && now - report_at > 0.5)
+            break;
+        int timeout = 100;
+        if (sp->deadline > 0 && !kill_at) {
+            double left = (sp->deadline - now) * 1000;
+            if (left < timeout)
+                timeout = left < 1 ? 1 : (int)left;
+        }
+        struct pollfd fds[3] = {{out_open ? out_p[0] : -1, POLLIN, 0},
+                                {err_open ? err_p[0] : -1, POLLIN, 0},
+                                {report_eof ? -1 : rep_p[0], POLLIN, 0}};
+        int n = poll(fds, 3, timeout);
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t got = read(fds[i].fd, buf, sizeof buf);
+            if (got > 0)
+                sp->sink(sp->sink_ud, i + 1, buf, (size_t)got);
+            else if (got == 0 || errno != EINTR) {
+                if (i == 0) out_open = 0; else err_open = 0;
+            }
+        }
+        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t got = read(rep_p[0], &rep, sizeof rep);
+            if (got == sizeof rep)
+                have_report = 1;
+            report_eof = 1;
+            report_at = host->now();
+        }
+    }
+    int st;
+    while (waitpid(shim, &st, 0) < 0 && errno == EINTR)
+        ;
+
+    if (!have_report) {
+        rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "the process supervisor "
+                        "died unexpectedly (status %d)", st);
+        goto done;
+    }
+    if (rep.setup_failed && !rep.killed) {
+        rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "subprocess backend %s",
+                        rep.msg);
+        goto done;
+    }
+    sp_describe(out->isolation, sizeof out->isolation, &rep, sp, s->b);
+    out->cpu_seconds = rep.cpu;
+    const runbox_limits *l = sp->limits;
+    out->limits_applied = RUNBOX_LIMIT_WALL |
+        (l->cpu_seconds > 0 ? RUNBOX_LIMIT_CPU : 0) |
+        (l->memory_bytes ? RUNBOX_LIMIT_MEMORY : 0) |
+        (l->processes ? RUNBOX_LIMIT_PROCESSES : 0) |
+        (l->file_bytes ? RUNBOX_LIMIT_FILE_SIZE : 0) |
+        (l->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0) |
+        (rep.namespaces && !sp->network ? RUNBOX_LIMIT_NETWORK : 0);
+    out->exit_code = -1;
+    if (timed_out) {
+        out->verdict = RUNBOX_VERDICT_TIMEOUT;
+        out->signal = SIGKILL;
+        snprintf(out->message, sizeof out->message, "wall-clock limit of %gs "
+                 "reached; the whole process tree was killed",
+                 l->wall_seconds);
+    } else if (cancelled) {
+        out->verdict = RUNBOX_VERDICT_CANCELED;
+        out->signal = SIGKILL;
+        snprintf(out->message, sizeof out->message, "cancelled; the whole "
+                 "process tree was killed");
+    } else if (WIFEXITED(rep.wstatus)) {
+        out->exit_code = WEXITSTATUS(rep.wstatus);
+        out->verdict = out->exit_code ? RUNBOX_VERDICT_EXIT_NONZERO
+                                      : RUNBOX_VERDICT_OK;
+    } else if (WIFSIGNALED(rep.wstatus)) {
+        out->signal = WTERMSIG(rep.wstatus);
+        out->verdict = RUNBOX_VERDICT_SIGNALED;
+        if (out->signal == SIGXCPU ||
+            (out->signal == SIGKILL && l->cpu_seconds > 0 && rep.cpu >= l->cpu_seconds)) {
+            out->verdict = RUNBOX_VERDICT_TIMEOUT;
+            snprintf(out->message, sizeof out->message, "CPU time limit of "
+                     "%gs reached", l->cpu_seconds);
+        }
+    }
+done:
+    for (int i = 0; i < 2; i++) {
+        if (out_p[i] >= 0) close(out_p[i]);
+        if (err_p[i] >= 0) close(err_p[i]);
+        if (rep_p[i] >= 0) close(rep_p[i]);
+    }
+    if (code_fd >= 0)
+        close(code_fd);
+    if (devnull >= 0)
+        close(devnull);
+    sp_free_env(envp);
+    return rc;
+}
+
+int sp_namespaces_available(void)
+{
+    static int cached = -1;
+    if (cached >= 0)
+        return cached;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(unshare(SP_NS_FLAGS | CLONE_NEWNET) == 0 ? 0 : 1);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        return cached = 0;
+    return cached = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}

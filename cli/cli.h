@@ -1,0 +1,42 @@
+/*
+ * cli.h — shared pieces of the runbox command. The command is a thin
+ * client of librunbox: every subcommand parses its options, builds a
+ * configuration and calls the public API.
+ */
+#ifndef RUNBOX_CLI_H
+#define RUNBOX_CLI_H
+
+#include <stdio.h>
+
+#include "runbox/runbox.h"
+
+/* Options every subcommand that opens a backend accepts. */
+typedef struct cli_common {
+    const char *config_path; /* --config FILE */
+    const char *backend;     /* -b NAME */
+    const char *timeout;     /* -t SECONDS */
+} cli_common;
+
+/* Tries to consume argv[*i] (and its value) as a common option. Returns 1
+ * if consumed, 0 if not a common option, -1 on a usage error (printed). */
+int cli_common_option(cli_common *c, int argc, char **argv, int *i);
+/* Loads the configuration with the common options applied as flags.
+ * Prints the error and returns NULL on failure. */
+runbox_config *cli_config(const cli_common *c);
+/* Prints "runbox: <message>" for status to stderr; returns the exit code
+ * for a failed call (2 for usage/config errors, 125 for backend errors). */
+int cli_error(int status, const char *what);
+/* Installs SIGINT/SIGTERM handlers that interrupt running executions. */
+void cli_handle_signals(void);
+/* Reads all of a stream; caller frees. NULL on error. */
+char *cli_read_all(FILE *fp, size_t *len);
+
+int cli_run(int argc, char **argv);
+int cli_install(int argc, char **argv);
+int cli_env(int argc, char **argv);
+int cli_backends(int argc, char **argv);
+int cli_config_cmd(int argc, char **argv);
+int cli_mcp(int argc, char **argv);
+int cli_compare(int argc, char **argv);
+
+#endif

@@ -1,0 +1,102 @@
+/* Option handling and error reporting shared by the subcommands. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_common_option(cli_common *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    const char **slot = NULL;
+    if (!strcmp(a, "-b") || !strcmp(a, "--backend"))
+        slot = &c->backend;
+    else if (!strcmp(a, "-t") || !strcmp(a, "--timeout"))
+        slot = &c->timeout;
+    else if (!strcmp(a, "--config") || !strcmp(a, "-c"))
+        slot = &c->config_path;
+    else if (!strncmp(a, "--backend=", 10)) { c->backend = a + 10; return 1; }
+    else if (!strncmp(a, "--timeout=", 10)) { c->timeout = a + 10; return 1; }
+    else if (!strncmp(a, "--config=", 9)) { c->config_path = a + 9; return 1; }
+    if (!slot)
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "runbox: %s needs a value\n", a);
+        return -1;
+    }
+    *slot = argv[++*i];
+    return 1;
+}
+
+runbox_config *cli_config(const cli_common *c)
+{
+    runbox_config *cfg = NULL;
+    int rc = runbox_config_new(&cfg);
+    if (!rc)
+        rc = runbox_config_load(cfg, c->config_path);
+    if (!rc && c->backend)
+        rc = runbox_config_set(cfg, "backend", c->backend);
+    if (!rc && c->timeout)
+        rc = runbox_config_set(cfg, "timeout", c->timeout);
+    if (rc) {
+        cli_error(rc, NULL);
+        runbox_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+int cli_error(int status, const char *what)
+{
+    const char *msg = runbox_error_last();
+    if (what)
+        fprintf(stderr, "runbox: %s: %s\n", what, *msg ? msg : runbox_strerror(status));
+    else
+        fprintf(stderr, "runbox: %s\n", *msg ? msg : runbox_strerror(status));
+    return status == RUNBOX_ECONFIG || status == RUNBOX_EINVAL ? 2 : 125;
+}
+
+static void cli_on_signal(int sig)
+{
+    (void)sig;
+    runbox_interrupt();
+}
+
+void cli_handle_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cli_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+char *cli_read_all(FILE *fp, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n - 1, fp);
+        n += got;
+        if (got == 0)
+            break;
+        if (n + 1 >= cap) {
+            char *p = realloc(buf, cap * 2);
+            if (!p) {
+                free(buf);
+                return NULL;
+            }
+            buf = p;
+            cap *= 2;
+        }
+    }
+    if (!buf || ferror(fp)) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
