@@ -1,0 +1,144 @@
+/*
+ * docker_test_util.c — see docker_test_util.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "docker_test_util.h"
+
+const char *dt_image(void)
+{
+    const char *v = getenv("RUNBOX_DOCKER_IMAGE");
+    return v && *v ? v : "runbox-python:3.11-minimal";
+}
+
+const char *dt_docker_host(void)
+{
+    const char *v = getenv("DOCKER_HOST");
+    return v && *v ? v : "unix:///var/run/docker.sock";
+}
+
+runbox_config *dt_config(const char *const *extra)
+{
+    runbox_config *cfg = NULL;
+    assert_int_equal(runbox_config_new(&cfg), RUNBOX_OK);
+    assert_int_equal(runbox_config_set(cfg, "backend", "docker"), RUNBOX_OK);
+    assert_int_equal(runbox_config_set(cfg, "docker.image", dt_image()), RUNBOX_OK);
+    assert_int_equal(runbox_config_set(cfg, "docker.host", dt_docker_host()), RUNBOX_OK);
+    for (size_t i = 0; extra && extra[i]; i += 2) {
+        int rc = runbox_config_set(cfg, extra[i], extra[i + 1]);
+        if (rc != RUNBOX_OK)
+            fail_msg("config %s=%s: %s", extra[i], extra[i + 1], runbox_error_last());
+    }
+    return cfg;
+}
+
+static int dt_in_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
+}
+
+runbox_context *dt_context(const char *const *extra)
+{
+    runbox_config *cfg = dt_config(extra);
+    runbox_context *ctx = NULL;
+    int rc = runbox_context_new(&ctx, cfg);
+    runbox_config_free(cfg);
+    if (rc == RUNBOX_EUNAVAILABLE) {
+        if (dt_in_ci())
+            fail_msg("no Docker daemon (CI needs one): %s", runbox_error_last());
+        print_message("skipped: %s\n", runbox_error_last());
+        skip();
+    }
+    if (rc != RUNBOX_OK)
+        fail_msg("runbox_context_new: %s: %s", runbox_err_name(rc), runbox_error_last());
+    char *body = NULL, path[512];
+    snprintf(path, sizeof(path), "/images/%s/json", dt_image());
+    long status = dt_api("GET", path, NULL, &body);
+    free(body);
+    if (status != 200) {
+        runbox_context_free(ctx);
+        if (dt_in_ci())
+            fail_msg("image %s is missing: run backends/docker/image/"
+                     "build-offline-image.sh --minimal", dt_image());
+        print_message("skipped: image %s is missing (build-offline-image.sh "
+                      "--minimal)\n", dt_image());
+        skip();
+    }
+    return ctx;
+}
+
+static size_t dt_on_body(char *data, size_t size, size_t n, void *arg)
+{
+    char **body = arg;
+    size_t have = *body ? strlen(*body) : 0, len = size * n;
+    char *g = realloc(*body, have + len + 1);
+    if (!g)
+        return 0;
+    memcpy(g + have, data, len);
+    g[have + len] = '\0';
+    *body = g;
+    return len;
+}
+
+long dt_api(const char *method, const char *path, const char *json_body,
+            char **body)
+{
+    const char *host = dt_docker_host();
+    char url[1024];
+    CURL *c = curl_easy_init();
+    if (!strncmp(host, "unix://", 7)) {
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, host + 7);
+        snprintf(url, sizeof(url), "http://docker%s", path);
+    } else {
+        snprintf(url, sizeof(url), "http://%s%s", host + 6, path);
+    }
+    *body = NULL;
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (json_body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dt_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+int dt_count_containers_of(long pid)
+{
+    char *body = NULL;
+    long status = dt_api("GET",
+                         "/containers/json?all=1&filters=%7B%22label%22%3A%5B"
+                         "%22runbox%3D1%22%5D%7D", NULL, &body);
+    assert_int_equal(status, 200);
+    cJSON *list = cJSON_Parse(body);
+    free(body);
+    int n = 0;
+    cJSON *item;
+    char want[32];
+    snprintf(want, sizeof(want), "%ld", pid);
+    cJSON_ArrayForEach(item, list) {
+        cJSON *labels = cJSON_GetObjectItem(item, "Labels");
+        cJSON *p = cJSON_GetObjectItem(labels, "runbox.pid");
+        if (cJSON_IsString(p) && !strcmp(p->valuestring, want))
+            n++;
+    }
+    cJSON_Delete(list);
+    return n;
+}

@@ -1,0 +1,35 @@
+/*
+ * docker_test_util.h — what the docker tests share: a context on the real
+ * engine, a raw Engine API client for checks behind runbox's back, and the
+ * rule for a missing daemon (fail under CI=true, skip otherwise).
+ */
+#ifndef RUNBOX_DOCKER_TEST_UTIL_H
+#define RUNBOX_DOCKER_TEST_UTIL_H
+
+#include <stddef.h>
+
+#include "runbox/runbox.h"
+
+/* The image the tests run: $RUNBOX_DOCKER_IMAGE, else the minimal image
+ * that build-offline-image.sh --minimal makes. */
+const char *dt_image(void);
+/* The engine address: $DOCKER_HOST, else the default socket. */
+const char *dt_docker_host(void);
+
+/* A config for the docker backend with the test image; extra key=value
+ * pairs (NULL-terminated) are set on top. Caller frees. */
+runbox_config *dt_config(const char *const *extra);
+
+/* A context, or NULL after skipping/failing the test when the daemon or
+ * the image is missing (see above). */
+runbox_context *dt_context(const char *const *extra);
+
+/* Raw request to the engine (path without the /vX.Y prefix). Returns the
+ * HTTP status (0 on transport failure) and the malloc'd body in *body. */
+long dt_api(const char *method, const char *path, const char *json_body,
+            char **body);
+
+/* Number of containers labelled runbox=1 with runbox.pid = pid. */
+int dt_count_containers_of(long pid);
+
+#endif
