@@ -1,0 +1,199 @@
+/* The core's dispatch, against a fake backend that counts its calls:
+ * capping, verdicts, cancellation, refusals, and that every sandbox made
+ * is destroyed. */
+#include "testutil.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("RUNBOX_BACKEND_PATH", getenv("RUNBOX_FIXTURES1"), 1);
+    return 0;
+}
+
+static int calls(runbox_context *ctx, const char *slot)
+{
+    char *json = NULL;
+    assert_int_equal(runbox_get_environment(ctx, &json), RUNBOX_OK);
+    cJSON *o = cJSON_Parse(json);
+    free(json);
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "calls"), slot);
+    assert_true(cJSON_IsNumber(c));
+    int n = c->valueint;
+    cJSON_Delete(o);
+    return n;
+}
+
+typedef struct streamed {
+    size_t bytes;
+} streamed;
+
+static void on_output(void *ud, int stream, const char *data, size_t len)
+{
+    (void)stream;
+    (void)data;
+    ((streamed *)ud)->bytes += len;
+}
+
+static void test_output_cap(void **state)
+{
+    (void)state;
+    runbox_context *ctx = tu_context("fake", "output_limit=64k", NULL);
+    runbox_result r;
+    runbox_result_init(&r);
+    streamed s = {0};
+    runbox_exec_options opt = {.code = "emit 10000000", .on_output = on_output,
+                               .userdata = &s};
+    assert_int_equal(runbox_execute(ctx, &opt, &r), RUNBOX_OK);
+    assert_int_equal(r.out.len, 65536);
+    assert_int_equal(r.out.total, 10000000);
+    assert_true(r.out.truncated);
+    assert_int_equal(s.bytes, 65536); /* the callback sees the cap too */
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_TRUNCATED);
+    assert_true(r.success);
+    assert_true(r.limits_applied & RUNBOX_LIMIT_OUTPUT);
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+}
+
+static void test_verdicts(void **state)
+{
+    (void)state;
+    runbox_context *ctx = tu_context("fake", NULL);
+    runbox_result r;
+    runbox_result_init(&r);
+    assert_int_equal(tu_run(ctx, "raise", &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_string_equal(r.error_name, "ValueError");
+    assert_string_equal(r.error_value, "bad value");
+    assert_false(r.success);
+    assert_int_equal(tu_run(ctx, "exit 3", &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_EXIT_NONZERO);
+    assert_int_equal(r.exit_code, 3);
+    assert_int_equal(tu_run(ctx, "hello", &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_string_equal(r.out.data, "hello");
+    assert_string_equal(r.backend, "fake");
+    assert_string_equal(r.isolation, "fake");
+    assert_true(r.wall_seconds >= 0);
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+}
+
+static void test_timeout_passes_deadline(void **state)
+{
+    (void)state;
+    runbox_context *ctx = tu_context("fake", NULL);
+    runbox_result r;
+    runbox_result_init(&r);
+    runbox_exec_options opt = {.code = "wait", .timeout = 0.2};
+    assert_int_equal(runbox_execute(ctx, &opt, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
+    assert_true(r.limits.wall_seconds == 0.2);
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+}
+
+static volatile int cancel_flag;
+
+static void *cancel_later(void *arg)
+{
+    (void)arg;
+    usleep(100 * 1000);
+    cancel_flag = 1;
+    return NULL;
+}
+
+static void test_cancel_from_another_thread(void **state)
+{
+    (void)state;
+    runbox_context *ctx = tu_context("fake", NULL);
+    runbox_result r;
+    runbox_result_init(&r);
+    cancel_flag = 0;
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_later, NULL);
+    runbox_exec_options opt = {.code = "wait", .cancel = &cancel_flag};
+    assert_int_equal(runbox_execute(ctx, &opt, &r), RUNBOX_ECANCELED);
+    pthread_join(t, NULL);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_CANCELED);
+    assert_false(r.success);
+    /* Every sandbox made was destroyed, also the cancelled one. */
+    int created = calls(ctx, "create"), destroyed = calls(ctx, "destroy");
+    /* Each count includes the probe's own sandbox: the first call sees its
+     * own creation, the second the first one's destruction. */
+    assert_int_equal(created, destroyed);
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+}
+
+static void test_backend_failure(void **state)
+{
+    (void)state;
+    runbox_context *ctx = tu_context("fake", NULL);
+    runbox_result r;
+    runbox_result_init(&r);
+    assert_int_equal(tu_run(ctx, "fail", &r), RUNBOX_EUNAVAILABLE);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_BACKEND_FAILURE);
+    assert_true(tu_contains(r.message, "fake daemon is down"));
+    assert_true(tu_contains(runbox_error_last(), "fake daemon is down"));
+    int created = calls(ctx, "create");
+    assert_int_equal(created, calls(ctx, "destroy"));
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    runbox_context *ctx = tu_context("fake", NULL);
+    runbox_session *s = NULL;
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_EUNSUPPORTED);
+    assert_true(tu_contains(runbox_error_last(), "does not support sessions"));
+    runbox_result r;
+    runbox_result_init(&r);
+    assert_int_equal(runbox_install_package(ctx, "numpy", &r), RUNBOX_EUNSUPPORTED);
+    assert_int_equal(runbox_install_package(ctx, "--evil", &r), RUNBOX_EDENIED);
+    runbox_exec_options opt = {.code = "x", .language = "ruby"};
+    assert_int_equal(runbox_execute(ctx, &opt, &r), RUNBOX_EUNSUPPORTED);
+    assert_true(tu_contains(runbox_error_last(), "cannot run ruby"));
+    int execs = calls(ctx, "exec");
+    assert_int_equal(execs, 0); /* nothing refused reached the backend */
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+}
+
+static void test_backend_config_error(void **state)
+{
+    (void)state;
+    runbox_config *cfg = tu_config("backend=fake", "fake.mode=wild", NULL);
+    runbox_context *ctx = NULL;
+    assert_int_equal(runbox_context_new(&ctx, cfg), RUNBOX_ECONFIG);
+    assert_true(tu_contains(runbox_error_last(), "[fake] mode = 'wild'"));
+    assert_true(tu_contains(runbox_error_last(), "command line"));
+    runbox_config_free(cfg);
+    cfg = tu_config("backend=fake", "fake.colour=blue", NULL);
+    assert_int_equal(runbox_context_new(&ctx, cfg), RUNBOX_ECONFIG);
+    assert_true(tu_contains(runbox_error_last(), "unknown setting 'colour' in [fake]"));
+    runbox_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_output_cap),
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_timeout_passes_deadline),
+        cmocka_unit_test(test_cancel_from_another_thread),
+        cmocka_unit_test(test_backend_failure),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_backend_config_error),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
