@@ -204,6 +204,8 @@ static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
     return rc;
 }
 
+static int docker_keeper_oom_killed(docker_sandbox *sb);
+
 /* argv as an exec in the keeper, with input on its stdin. */
 static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
                            docker_pump *p, docker_ending *end)
@@ -230,11 +232,34 @@ static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
     if (rc == RUNBOX_OK && p->stopped == DOCKER_STOP_NONE) {
         docker_end(sb); /* the code is done; only bookkeeping is left */
         rc = docker_exec_exit_code(&sb->conn, exec_id, &end->status);
-        if (rc == RUNBOX_OK && end->status > 128 && end->applied.memory)
-            rc = docker_container_state(&sb->conn, sb->keeper_id, &end->oom, NULL);
+        if (rc == RUNBOX_OK && end->status == 128 + SIGKILL && end->applied.memory)
+            end->oom = docker_keeper_oom_killed(sb);
     }
     free(exec_id);
     return rc;
+}
+
+/* Whether the kernel OOM-killed something in the keeper since the last
+ * look. Docker sets State.OOMKilled only when a container's init dies, so
+ * for an exec the count comes from the container's own memory cgroup
+ * (oom_kill in memory.events on cgroup v2, memory.oom_control on v1). */
+static int docker_keeper_oom_killed(docker_sandbox *sb)
+{
+    static const char *const argv[] = {
+        "sh", "-c", "cat /sys/fs/cgroup/memory.events "
+                    "/sys/fs/cgroup/memory/memory.oom_control 2>/dev/null", NULL};
+    docker_pump p;
+    docker_ending end = {0};
+    docker_pump_setup(&p, sb, NULL, sb->st->host->now() + 30, NULL, 0);
+    int killed = 0;
+    if (docker_run_exec(sb, argv, &p, &end) == RUNBOX_OK && p.collected) {
+        const char *at = strstr(p.collected, "oom_kill ");
+        unsigned long count = at ? strtoul(at + 9, NULL, 10) : 0;
+        killed = count > sb->oom_kills_seen;
+        sb->oom_kills_seen = count;
+    }
+    free(p.collected);
+    return killed;
 }
 
 static void docker_isolation(const docker_sandbox *sb, const docker_applied *a,

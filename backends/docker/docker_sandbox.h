@@ -30,6 +30,7 @@ typedef struct docker_sandbox {
     char *run_id;    /* one-shot run container, removed on destroy */
     char *keeper_id; /* keeper container, removed on destroy */
     docker_applied keeper_applied;
+    unsigned long oom_kills_seen; /* the keeper cgroup's oom_kill count */
     runbox_exec_io *io; /* of the call in progress, for cancellation */
     int exec_count;
 } docker_sandbox;

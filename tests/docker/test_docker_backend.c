@@ -411,6 +411,33 @@ static void test_session_files_and_persistence(void **state)
     runbox_session_close(s);
 }
 
+/* Limits hold inside a session too, and the session survives them. */
+static void test_session_limits(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"memory", "64m", "cpu_time", "1", NULL};
+    runbox_context *c = dt_context(extra);
+    runbox_session *s = NULL;
+    assert_int_equal(runbox_session_open(&s, c), RUNBOX_OK);
+    runbox_result r;
+    sexec(s, "a = []\nwhile True:\n    a.append(bytearray(8 << 20))", 30, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OOM);
+    runbox_result_clear(&r);
+    sexec(s, "while True: pass", 30, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
+    assert_true(r.limits_applied & RUNBOX_LIMIT_CPU);
+    runbox_result_clear(&r);
+    sexec(s, "import os\nos.kill(os.getpid(), 9)", 30, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_SIGNALED);
+    assert_int_equal(r.signal, 9);
+    runbox_result_clear(&r);
+    sexec(s, "print('alive')", 30, &r);
+    assert_string_equal(r.out.data, "alive\n");
+    runbox_result_clear(&r);
+    runbox_session_close(s);
+    runbox_context_free(c);
+}
+
 static void test_session_install(void **state)
 {
     (void)state;
@@ -509,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_big_code),
         cmocka_unit_test(test_environment),
         cmocka_unit_test(test_session_files_and_persistence),
+        cmocka_unit_test(test_session_limits),
         cmocka_unit_test(test_session_install),
         cmocka_unit_test(test_reap_leftover),
         cmocka_unit_test(test_missing_image),
