@@ -370,7 +370,9 @@ static int sp_open_beneath(sp_sandbox *s, const char *path, int flags, int *fd)
         }
         free(copy);
     }
-    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = 0644,
+    /* openat2 insists on mode 0 unless a file may be created. */
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .mode = (flags & O_CREAT) ? 0644 : 0,
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
     *fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
     int e = errno;
