@@ -37,27 +37,8 @@ static const char *const docker_env[] = {
     "PYTHONDONTWRITEBYTECODE=1", "PIP_BREAK_SYSTEM_PACKAGES=1",
     "PIP_DISABLE_PIP_VERSION_CHECK=1", "MPLBACKEND=Agg", NULL};
 
-void docker_owner_self(docker_owner *o)
-{
-    memset(o, 0, sizeof(*o));
-    gethostname(o->hostname, sizeof(o->hostname) - 1);
-    o->pid = (long)getpid();
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", o->pid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        /* Field 22 (starttime); fields after the command's ')' are plain. */
-        char *p = strrchr(buf, ')');
-        for (int field = 2; p && field < 22; field++)
-            p = strchr(p + 1, ' ');
-        if (p)
-            o->pid_start = strtoull(p + 1, NULL, 10);
-    }
-}
-
+/* Field 22 of /proc/PID/stat (start time in clock ticks after boot), or 0;
+ * the fields after the command's closing parenthesis are plain. */
 static unsigned long long docker_pid_start(long pid)
 {
     char path[64], buf[1024];
@@ -72,6 +53,14 @@ static unsigned long long docker_pid_start(long pid)
     for (int field = 2; p && field < 22; field++)
         p = strchr(p + 1, ' ');
     return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+void docker_owner_self(docker_owner *o)
+{
+    memset(o, 0, sizeof(*o));
+    gethostname(o->hostname, sizeof(o->hostname) - 1);
+    o->pid = (long)getpid();
+    o->pid_start = docker_pid_start(o->pid);
 }
 
 static cJSON *docker_string_array(const char *const *items)
@@ -489,26 +478,19 @@ int docker_exec_create(docker_conn *c, const docker_config *cfg,
     cJSON_AddItemToObject(body, "Cmd", docker_string_array(argv));
     char path[256];
     snprintf(path, sizeof(path), "/containers/%s/exec", id);
-    docker_response r;
-    int rc = docker_request_json(c, "POST", path, body, 30, &r);
-    if (rc != RUNBOX_OK)
-        return rc;
-    if (r.status == 404 || r.status == 409) {
-        docker_response_clear(&r);
+    cJSON *doc = NULL;
+    long status = 0;
+    int rc = docker_call_json(c, "POST", path, body, 30, 201,
+                              "creating an exec", &doc, &status);
+    if (status == 404 || status == 409)
         return c->engine->host->fail(c->engine->h, RUNBOX_EGONE,
                                      "the sandbox's container is no longer "
                                      "running (it was stopped or removed)");
-    }
-    if (r.status != 201) {
-        rc = docker_api_error(c->engine, &r, "creating an exec");
-        docker_response_clear(&r);
+    if (rc != RUNBOX_OK)
         return rc;
-    }
-    cJSON *doc = cJSON_Parse(r.body);
     cJSON *jid = cJSON_GetObjectItemCaseSensitive(doc, "Id");
     *exec_id = cJSON_IsString(jid) ? strdup(jid->valuestring) : NULL;
     cJSON_Delete(doc);
-    docker_response_clear(&r);
     if (!*exec_id)
         return c->engine->host->fail(c->engine->h, RUNBOX_EPROTO,
                                      "Docker created an exec but sent no Id");
@@ -521,22 +503,16 @@ int docker_exec_exit_code(docker_conn *c, const char *exec_id, int *code)
     snprintf(path, sizeof(path), "/exec/%s/json", exec_id);
     /* The stream can end a moment before the engine records the exit. */
     for (int attempt = 0; attempt < 500; attempt++) {
-        docker_response r;
-        int rc = docker_request(c, "GET", path, NULL, NULL, 0, 30, &r);
+        cJSON *doc = NULL;
+        int rc = docker_call_json(c, "GET", path, NULL, 30, 200,
+                                  "inspecting an exec", &doc, NULL);
         if (rc != RUNBOX_OK)
             return rc;
-        if (r.status != 200) {
-            rc = docker_api_error(c->engine, &r, "inspecting an exec");
-            docker_response_clear(&r);
-            return rc;
-        }
-        cJSON *doc = cJSON_Parse(r.body);
         int running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "Running"));
         cJSON *ec = cJSON_GetObjectItemCaseSensitive(doc, "ExitCode");
         if (!running && cJSON_IsNumber(ec))
             *code = ec->valueint;
         cJSON_Delete(doc);
-        docker_response_clear(&r);
         if (!running)
             return RUNBOX_OK;
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -592,21 +568,14 @@ static int docker_owner_dead(const char *pid_s, const char *start_s)
 int docker_reap_leftovers(docker_conn *c, const docker_owner *self)
 {
     docker_engine *e = c->engine;
-    docker_response r;
+    cJSON *list = NULL;
     /* filters={"label":["runbox=1"]}, URL-encoded. */
-    int rc = docker_request(c, "GET",
-                            "/containers/json?all=1&filters=%7B%22label%22%3A"
-                            "%5B%22" DOCKER_LABEL "%3D1%22%5D%7D",
-                            NULL, NULL, 0, 30, &r);
+    int rc = docker_call_json(c, "GET",
+                              "/containers/json?all=1&filters=%7B%22label%22"
+                              "%3A%5B%22" DOCKER_LABEL "%3D1%22%5D%7D",
+                              NULL, 30, 200, "listing containers", &list, NULL);
     if (rc != RUNBOX_OK)
         return rc;
-    if (r.status != 200) {
-        rc = docker_api_error(e, &r, "listing containers");
-        docker_response_clear(&r);
-        return rc;
-    }
-    cJSON *list = cJSON_Parse(r.body);
-    docker_response_clear(&r);
     int removed = 0;
     cJSON *item;
     cJSON_ArrayForEach(item, list) {

@@ -296,6 +296,25 @@ int docker_api_error(docker_engine *e, const docker_response *r,
     return status;
 }
 
+int docker_call_json(docker_conn *c, const char *method, const char *path,
+                     cJSON *body, double timeout_s, long expect,
+                     const char *what, cJSON **doc, long *http_status)
+{
+    docker_response r;
+    int rc = docker_request_json(c, method, path, body, timeout_s, &r);
+    if (http_status)
+        *http_status = rc == RUNBOX_OK ? r.status : 0;
+    if (rc != RUNBOX_OK)
+        return rc;
+    if (r.status != expect)
+        rc = docker_api_error(c->engine, &r, what);
+    else if (doc && !(*doc = cJSON_Parse(r.body ? r.body : "")))
+        rc = c->engine->host->fail(c->engine->h, RUNBOX_EPROTO,
+                                   "Docker: %s: the answer is not JSON", what);
+    docker_response_clear(&r);
+    return rc;
+}
+
 int docker_engine_negotiate(docker_conn *c)
 {
     docker_engine *e = c->engine;

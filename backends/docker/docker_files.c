@@ -14,7 +14,8 @@
 
 #define DOCKER_ARCHIVE_TIMEOUT_S 300
 
-/* rel: the path relative to the work directory, for writing. abs: the
+/* Also makes sure the keeper container exists, which every file operation
+ * needs. rel: the path relative to the work directory, for writing. abs: the
  * absolute path, for reading. A ".." component is refused: the archive
  * endpoint resolves paths in the container, but a path that climbs out of
  * the work directory is not what a caller of "write x.csv" means. */
@@ -39,14 +40,21 @@ static int docker_resolve(docker_sandbox *sb, const char *path, char **abs,
     if (path[0] != '/') {
         *rel = path;
         if (asprintf(abs, DOCKER_WORKDIR "/%s", path) < 0)
-            return host->fail(sb->st->h, RUNBOX_ENOMEM, "out of memory");
-        return RUNBOX_OK;
+            *abs = NULL;
+    } else {
+        if (strncmp(path, DOCKER_WORKDIR "/", sizeof(DOCKER_WORKDIR)) == 0 &&
+            path[sizeof(DOCKER_WORKDIR)])
+            *rel = path + sizeof(DOCKER_WORKDIR);
+        *abs = strdup(path);
     }
-    if (strncmp(path, DOCKER_WORKDIR "/", sizeof(DOCKER_WORKDIR)) == 0 &&
-        path[sizeof(DOCKER_WORKDIR)])
-        *rel = path + sizeof(DOCKER_WORKDIR);
-    *abs = strdup(path);
-    return *abs ? RUNBOX_OK : host->fail(sb->st->h, RUNBOX_ENOMEM, "out of memory");
+    if (!*abs)
+        return host->fail(sb->st->h, RUNBOX_ENOMEM, "out of memory");
+    int rc = docker_sandbox_keeper(sb);
+    if (rc != RUNBOX_OK) {
+        free(*abs);
+        *abs = NULL;
+    }
+    return rc;
 }
 
 int docker_file_write(void *sandbox, const char *path, const void *data,
@@ -65,9 +73,6 @@ int docker_file_write(void *sandbox, const char *path, const void *data,
                               "cannot write %s: files are written under the "
                               "work directory " DOCKER_WORKDIR " (give a "
                               "relative path)", path);
-    rc = docker_sandbox_keeper(sb);
-    if (rc != RUNBOX_OK)
-        return rc;
 
     unsigned uid = 1000, gid = 1000;
     if (sscanf(st->cfg.user, "%u:%u", &uid, &gid) == 1)
@@ -106,11 +111,8 @@ int docker_file_read(void *sandbox, const char *path, void **data, size_t *len)
     int rc = docker_resolve(sb, path, &abs, &rel);
     if (rc != RUNBOX_OK)
         return rc;
-    rc = docker_sandbox_keeper(sb);
-    char *escaped = rc == RUNBOX_OK ? curl_easy_escape(sb->conn.curl, abs, 0) : NULL;
+    char *escaped = curl_easy_escape(sb->conn.curl, abs, 0);
     free(abs);
-    if (rc != RUNBOX_OK)
-        return rc;
     char *url = NULL;
     if (!escaped || asprintf(&url, "/containers/%s/archive?path=%s",
                              sb->keeper_id, escaped) < 0) {

@@ -119,6 +119,13 @@ int docker_request(docker_conn *c, const char *method, const char *path,
 int docker_request_json(docker_conn *c, const char *method, const char *path,
                         cJSON *body, double timeout_s, docker_response *resp);
 void docker_response_clear(docker_response *r);
+/* A request whose answer must have HTTP status expect: *doc (when doc is
+ * not NULL) is its parsed JSON body, to cJSON_Delete. Any other status is
+ * recorded with docker_api_error(what); *http_status (may be NULL) says
+ * which it was, 0 after a transport failure. body is consumed. */
+int docker_call_json(docker_conn *c, const char *method, const char *path,
+                     cJSON *body, double timeout_s, long expect,
+                     const char *what, cJSON **doc, long *http_status);
 
 /* Records "Docker: <what>: <Docker's message>" for a failed HTTP answer and
  * returns the matching status (404 ENOTFOUND, 409 EBACKEND, 5xx ...). */
