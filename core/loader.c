@@ -34,8 +34,35 @@ static size_t rb_registry_count;
 
 typedef void (*rb_dir_cb)(void *ud, const char *dir);
 
+/* Calls cb once per distinct directory: the same folder reached twice
+ * (RUNBOX_BACKEND_PATH naming the build tree) is not a duplicate. */
+typedef struct rb_dirs_seen {
+    rb_dir_cb cb;
+    void *ud;
+    char seen[16][PATH_MAX];
+    int n;
+} rb_dirs_seen;
+
+static void rb_visit_once(rb_dirs_seen *v, const char *dir)
+{
+    char real[PATH_MAX];
+    if (!realpath(dir, real))
+        return;
+    for (int i = 0; i < v->n; i++)
+        if (!strcmp(v->seen[i], real))
+            return;
+    if (v->n < 16)
+        snprintf(v->seen[v->n++], PATH_MAX, "%s", real);
+    v->cb(v->ud, real);
+}
+
 static void rb_each_search_dir(const runbox_config *cfg, rb_dir_cb cb, void *ud)
 {
+    rb_dirs_seen *v = calloc(1, sizeof *v);
+    if (!v)
+        return;
+    v->cb = cb;
+    v->ud = ud;
     const char *lists[2] = {getenv("RUNBOX_BACKEND_PATH"),
                             rb_config_backend_path(cfg)};
     for (int i = 0; i < 2; i++) {
@@ -45,12 +72,13 @@ static void rb_each_search_dir(const runbox_config *cfg, rb_dir_cb cb, void *ud)
         for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
              d = strtok_r(NULL, ":", &save))
             if (d[0] == '/') /* relative entries would mean the cwd */
-                cb(ud, d);
+                rb_visit_once(v, d);
         free(copy);
     }
     if (RUNBOX_BUILD_BACKEND_DIR[0])
-        cb(ud, RUNBOX_BUILD_BACKEND_DIR);
-    cb(ud, RUNBOX_INSTALL_BACKEND_DIR);
+        rb_visit_once(v, RUNBOX_BUILD_BACKEND_DIR);
+    rb_visit_once(v, RUNBOX_INSTALL_BACKEND_DIR);
+    free(v);
 }
 
 typedef struct rb_scan {

@@ -71,7 +71,9 @@ int sp_workdir_create(sp_backend *b, char *dir, size_t size);
 int sp_workdir_remove(const char *dir);
 
 /* Finds a real (ELF) interpreter for name: an absolute path is checked, a
- * bare name is searched in PATH, skipping shell-script shims. */
-int sp_resolve_interpreter(const char *name, char *out, size_t size);
+ * bare name is searched in PATH, skipping shell-script shims and, with
+ * for_others, files another user could not reach and run. */
+int sp_resolve_interpreter(const char *name, int for_others, char *out,
+                           size_t size);
 
 #endif

@@ -28,13 +28,31 @@ static int sp_read_config(sp_backend *b)
 {
     const runbox_host *host = b->host;
     runbox_host_ctx *h = b->hctx;
-    const char *v = host->config_get(h, "python");
+    /* As root, the code runs as an unprivileged user: in a user namespace
+     * its "root" maps to that user, without one it switches to it. */
+    b->run_uid = getuid();
+    b->run_gid = getgid();
+    const char *v = host->config_get(h, "user");
+    if (geteuid() == 0) {
+        const char *name = v && *v ? v : "nobody";
+        struct passwd *pw = getpwnam(name);
+        if (!pw)
+            return v ? host->config_error(h, "user", "no such user")
+                     : host->fail(h, RUNBOX_ECONFIG, "user 'nobody' does not "
+                                  "exist: set user in [subprocess]");
+        b->run_uid = pw->pw_uid;
+        b->run_gid = pw->pw_gid;
+    }
+
+    v = host->config_get(h, "python");
     const char *py = v && *v ? v : "python3";
-    int rc = sp_resolve_interpreter(py, b->python, sizeof b->python);
+    int rc = sp_resolve_interpreter(py, b->run_uid != geteuid(), b->python,
+                                    sizeof b->python);
     if (rc == RUNBOX_ENOTFOUND)
         return v ? host->config_error(h, "python", "no executable interpreter "
-                                      "found (give an absolute path to a real "
-                                      "binary, not a shell shim)")
+                                      "found that the sandbox user can run (give "
+                                      "an absolute path to a real binary, not a "
+                                      "shell shim)")
                  : host->fail(h, RUNBOX_ENOTFOUND, "no python3 executable "
                               "found in PATH: install python3 or set python "
                               "in [subprocess]");
@@ -72,22 +90,6 @@ static int sp_read_config(sp_backend *b)
     v = host->config_get(h, "index_url");
     if (v)
         snprintf(b->index_url, sizeof b->index_url, "%s", v);
-
-    /* As root, the code runs as an unprivileged user: in a user namespace
-     * its "root" maps to that user, without one it switches to it. */
-    b->run_uid = getuid();
-    b->run_gid = getgid();
-    v = host->config_get(h, "user");
-    if (geteuid() == 0) {
-        const char *name = v && *v ? v : "nobody";
-        struct passwd *pw = getpwnam(name);
-        if (!pw)
-            return v ? host->config_error(h, "user", "no such user")
-                     : host->fail(h, RUNBOX_ECONFIG, "user 'nobody' does not "
-                                  "exist: set user in [subprocess]");
-        b->run_uid = pw->pw_uid;
-        b->run_gid = pw->pw_gid;
-    }
 
     /* pass_env: names of host variables the code may see. */
     v = host->config_get(h, "pass_env");

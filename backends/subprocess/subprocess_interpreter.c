@@ -10,14 +10,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "subprocess.h"
 
-static int sp_is_elf(const char *path)
+/* When the code runs as another user (runbox as root drops to nobody),
+ * that user must be able to reach and run the file: every directory on
+ * the way searchable and the file executable by others. */
+static int sp_others_can_run(const char *real)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", real);
+    struct stat st;
+    if (stat(path, &st) || !(st.st_mode & S_IXOTH))
+        return 0;
+    for (char *slash = strrchr(path, '/'); slash && slash != path;
+         slash = strrchr(path, '/')) {
+        *slash = '\0';
+        if (stat(path, &st) || !(st.st_mode & S_IXOTH))
+            return 0;
+    }
+    return 1;
+}
+
+static int sp_is_elf(const char *path, int for_others)
 {
     char real[PATH_MAX];
     if (!realpath(path, real) || access(real, X_OK))
+        return 0;
+    if (for_others && !sp_others_can_run(real))
         return 0;
     int fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -28,10 +50,11 @@ static int sp_is_elf(const char *path)
     return n == 4 && !memcmp(magic, "\x7f" "ELF", 4);
 }
 
-int sp_resolve_interpreter(const char *name, char *out, size_t size)
+int sp_resolve_interpreter(const char *name, int for_others, char *out,
+                           size_t size)
 {
     if (strchr(name, '/')) {
-        if (!sp_is_elf(name))
+        if (!sp_is_elf(name, for_others))
             return RUNBOX_ENOTFOUND;
         snprintf(out, size, "%s", name);
         return RUNBOX_OK;
@@ -47,7 +70,7 @@ int sp_resolve_interpreter(const char *name, char *out, size_t size)
             continue; /* never the current directory */
         char cand[PATH_MAX];
         snprintf(cand, sizeof cand, "%s/%s", d, name);
-        if (sp_is_elf(cand)) {
+        if (sp_is_elf(cand, for_others)) {
             snprintf(out, size, "%s", cand);
             rc = RUNBOX_OK;
             break;

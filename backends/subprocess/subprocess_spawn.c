@@ -141,11 +141,14 @@ static int sp_init_main(const sp_child_plan *p, int sync_r, int init_w)
         sp_setup_fail(p->errpipe_w, "make mounts private");
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         sp_setup_fail(p->errpipe_w, "mount /proc");
-    /* Hide the homes of the host's users (keys, tokens, .env files). */
+    /* Hide the homes of the host's users (keys, tokens, .env files),
+     * unless the work directory or the interpreter lives there. */
     static const char *hide[] = {"/root", "/home"};
-    for (size_t i = 0; i < 2; i++)
-        if (strncmp(p->s->dir, hide[i], strlen(hide[i])))
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(hide[i]);
+        if (strncmp(p->s->dir, hide[i], n) && strncmp(p->sp->argv[0], hide[i], n))
             mount("tmpfs", hide[i], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m");
+    }
     pid_t code = fork();
     if (code < 0)
         sp_setup_fail(p->errpipe_w, "fork the code");
