@@ -1,7 +1,8 @@
 /* Finds backends (runbox-<name>.so) and loads them behind the ABI checks.
  *
  * Search order: RUNBOX_BACKEND_PATH, the config's backend_path, the build
- * tree, the install directory. Never the current directory: a sandboxing
+ * tree, <libdir>/runbox/backends next to this library, the configured
+ * install directory. Never the current directory: a sandboxing
  * tool must not run code that happens to lie where it was started. Each
  * backend is loaded once per process and never unloaded, so vtables and
  * strings it hands out stay valid for the process's lifetime. */
@@ -19,6 +20,9 @@
 
 #ifndef RUNBOX_BUILD_BACKEND_DIR
 #define RUNBOX_BUILD_BACKEND_DIR ""
+#endif
+#ifndef RUNBOX_INSTALL_BACKEND_SUBDIR
+#define RUNBOX_INSTALL_BACKEND_SUBDIR "runbox/backends"
 #endif
 #ifndef RUNBOX_INSTALL_BACKEND_DIR
 #define RUNBOX_INSTALL_BACKEND_DIR "/usr/local/lib/runbox/backends"
@@ -77,6 +81,18 @@ static void rb_each_search_dir(const runbox_config *cfg, rb_dir_cb cb, void *ud)
     }
     if (RUNBOX_BUILD_BACKEND_DIR[0])
         rb_visit_once(v, RUNBOX_BUILD_BACKEND_DIR);
+    /* Next to this library: an installed tree found wherever it was put. */
+    Dl_info info;
+    if (dladdr((void *)rb_each_search_dir, &info) && info.dli_fname) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", info.dli_fname);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            snprintf(slash, sizeof dir - (size_t)(slash - dir), "/%s",
+                     RUNBOX_INSTALL_BACKEND_SUBDIR);
+            rb_visit_once(v, dir);
+        }
+    }
     rb_visit_once(v, RUNBOX_INSTALL_BACKEND_DIR);
     free(v);
 }

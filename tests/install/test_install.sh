@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# test_install.sh SRC BUILD: cmake --install into a scratch prefix, then
+# build examples/ against the installed package and run them.
+set -euo pipefail
+src=$1 build=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+for f in include/runbox/runbox.h include/runbox/backend.h bin/runbox \
+         lib/cmake/runbox/runboxConfig.cmake lib/pkgconfig/runbox.pc; do
+  [ -e "$work/prefix/$f" ] || fail "$f was not installed"
+done
+ls "$work"/prefix/lib/runbox/backends/runbox-subprocess.so >/dev/null || fail "backends not installed"
+# The library carries a soname.
+objdump -p "$work"/prefix/lib/librunbox.so | grep -q 'SONAME.*librunbox.so.0' || fail "no soname"
+# pkg-config sees it.
+PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs runbox | grep -q -- "-lrunbox" \
+  || fail "pkg-config does not know runbox"
+
+# An outside project: find_package(runbox), a backend and an application.
+cmake -S "$src/examples" -B "$work/ex" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/ex" >/dev/null
+# Backends export exactly one symbol.
+syms=$(nm -D --defined-only "$work/ex/runbox-echo.so" | awk '$2 == "T" {print $3}')
+[ "$syms" = "runbox_backend_init" ] || fail "echo backend exports: $syms"
+
+export LD_LIBRARY_PATH="$work/prefix/lib"
+out=$(RUNBOX_BACKEND_PATH="$work/ex" RUNBOX_ECHO_PREFIX="> " "$work/ex/embed" echo $'a\nb')
+echo "$out" | grep -q '"stdout":"> a\\n> b"' || fail "echo backend output: $out"
+echo "$out" | grep -q '"verdict":"ok"' || fail "verdict: $out"
+# The installed command finds the installed backends by itself.
+env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" backends | grep -q "^subprocess *usable" \
+  || fail "installed runbox does not list the installed subprocess backend"
+env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" run -b subprocess 'print(40 + 2)' | grep -qx 42 \
+  || fail "installed runbox cannot run code"
+echo "install: 1 passed, 0 failed"
