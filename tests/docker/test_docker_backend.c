@@ -511,6 +511,62 @@ static void test_missing_image(void **state)
     runbox_context_free(c);
 }
 
+/* DOCKER_HOST=tcp://... works, hijacked attach and exec included, through
+ * a loopback TCP proxy to the engine's unix socket. */
+static void test_tcp_host(void **state)
+{
+    (void)state;
+    the_ctx(); /* skips or fails without an engine */
+    const char *host = dt_docker_host();
+    if (strncmp(host, "unix://", 7) != 0)
+        skip();
+    int to_child[2], from_child[2];
+    assert_int_equal(pipe(to_child), 0);
+    assert_int_equal(pipe(from_child), 0);
+    char script[1024];
+    snprintf(script, sizeof(script), "%s/tests/docker/docker_tcp_proxy.py",
+             getenv("RUNBOX_SOURCE_DIR") ? getenv("RUNBOX_SOURCE_DIR") : ".");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(to_child[0], 0);
+        dup2(from_child[1], 1);
+        close(to_child[1]);
+        close(from_child[0]);
+        execlp("python3", "python3", script, host + 7, (char *)NULL);
+        _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    char port[16] = "";
+    ssize_t n = read(from_child[0], port, sizeof(port) - 1);
+    assert_true(n > 0);
+    port[strcspn(port, "\n")] = '\0';
+    char tcp[64];
+    snprintf(tcp, sizeof(tcp), "tcp://127.0.0.1:%s", port);
+
+    const char *extra[] = {"docker.host", tcp, NULL};
+    runbox_context *c = dt_context(extra);
+    runbox_result r;
+    assert_int_equal(run(c, "import sys\nprint('over tcp')\nsys.stderr.write('e')", 30, &r),
+                     RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_string_equal(r.out.data, "over tcp\n");
+    assert_string_equal(r.err.data, "e");
+    runbox_result_clear(&r);
+    runbox_session *s = NULL;
+    assert_int_equal(runbox_session_open(&s, c), RUNBOX_OK);
+    assert_int_equal(runbox_session_write_file(s, "t.txt", "tcp", 3), RUNBOX_OK);
+    sexec(s, "print(open('t.txt').read())", 30, &r);
+    assert_string_equal(r.out.data, "tcp\n");
+    runbox_result_clear(&r);
+    runbox_session_close(s);
+    runbox_context_free(c);
+
+    close(to_child[1]);
+    close(from_child[0]);
+    waitpid(pid, NULL, 0);
+}
+
 /* Last: every container this process made is gone. */
 static void test_nothing_left(void **state)
 {
@@ -540,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_session_install),
         cmocka_unit_test(test_reap_leftover),
         cmocka_unit_test(test_missing_image),
+        cmocka_unit_test(test_tcp_host),
         cmocka_unit_test(test_nothing_left),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
