@@ -18,19 +18,36 @@
 
 #include "docker_container.h"
 
-/* The keeper: pid 1 of a session container. It must reap the orphans that
- * executions leave (a pid limit would fill with zombies otherwise) and
- * survive `kill -KILL -1` from inside, which a namespace's init does. */
+/* The keeper: pid 1 of a session container. It reaps the orphans that
+ * executions leave (a pid limit would fill with zombies otherwise), and on
+ * SIGUSR1 kills every other process in the container: how a session's code
+ * is stopped without losing the session. The signal comes from the engine
+ * (POST /kill?signal=USR1), so it works even when the pid limit is full and
+ * no new process could start. As the namespace's init it is itself immune
+ * to kill(-1). */
 static const char docker_keeper_py[] =
     "import os, signal\n"
-    "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])\n"
+    "waited = [signal.SIGCHLD, signal.SIGUSR1]\n"
+    "signal.pthread_sigmask(signal.SIG_BLOCK, waited)\n"
     "while True:\n"
     "    try:\n"
     "        while os.waitpid(-1, os.WNOHANG)[0] > 0:\n"
     "            pass\n"
     "    except ChildProcessError:\n"
     "        pass\n"
-    "    signal.sigtimedwait([signal.SIGCHLD], 60)\n";
+    "    info = signal.sigtimedwait(waited, 60)\n"
+    "    if not info or info.si_signo != signal.SIGUSR1:\n"
+    "        continue\n"
+    "    for _ in range(100000):\n"  /* until nothing is left: a fork bomb */
+    "        try:\n"                  /* forks while the first pass runs */
+    "            os.kill(-1, signal.SIGKILL)\n"
+    "        except ProcessLookupError:\n"
+    "            break\n"
+    "        try:\n"
+    "            while os.waitpid(-1, os.WNOHANG)[0] > 0:\n"
+    "                pass\n"
+    "        except ChildProcessError:\n"
+    "            pass\n";
 
 static const char *const docker_env[] = {
     "HOME=" DOCKER_WORKDIR, "LANG=C.UTF-8", "PYTHONUNBUFFERED=1",
@@ -400,15 +417,15 @@ int docker_container_start(docker_conn *c, const char *id)
                                  "starting the container", NULL);
 }
 
-int docker_container_kill(docker_conn *c, const char *id)
+int docker_container_kill(docker_conn *c, const char *id, const char *signal)
 {
     /* 409 = not running any more, which is what we wanted. */
     char path[256];
-    snprintf(path, sizeof(path), "/containers/%s/kill?signal=KILL", id);
+    snprintf(path, sizeof(path), "/containers/%s/kill?signal=%s", id, signal);
     docker_response r;
     int rc = docker_request(c, "POST", path, NULL, NULL, 0, 30, &r);
     if (rc == RUNBOX_OK && r.status != 204 && r.status != 409 && r.status != 404)
-        rc = docker_api_error(c->engine, &r, "killing the container");
+        rc = docker_api_error(c->engine, &r, "signalling the container");
     docker_response_clear(&r);
     return rc;
 }
@@ -520,32 +537,6 @@ int docker_exec_exit_code(docker_conn *c, const char *exec_id, int *code)
     }
     return c->engine->host->fail(c->engine->h, RUNBOX_ETIMEOUT,
                                  "an exec's stream ended but it kept running");
-}
-
-int docker_exec_kill_all(docker_conn *c, const docker_config *cfg,
-                         const char *id)
-{
-    /* kill(-1) reaches every process the user may signal in the container's
-     * pid namespace except init (the keeper) and the killer itself. */
-    static const char *const argv[] = {"sh", "-c", "kill -KILL -1", NULL};
-    char *exec_id = NULL;
-    int rc = docker_exec_create(c, cfg, id, argv, 0, &exec_id);
-    if (rc != RUNBOX_OK)
-        return rc;
-    char path[256];
-    snprintf(path, sizeof(path), "/exec/%s/start", exec_id);
-    docker_response r;
-    rc = docker_request_json(c, "POST", path, cJSON_Parse("{\"Detach\":true}"),
-                             30, &r);
-    if (rc == RUNBOX_OK && r.status != 200 && r.status != 204)
-        rc = docker_api_error(c->engine, &r, "starting the kill exec");
-    docker_response_clear(&r);
-    if (rc == RUNBOX_OK) {
-        int code = 0;
-        rc = docker_exec_exit_code(c, exec_id, &code);
-    }
-    free(exec_id);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ */

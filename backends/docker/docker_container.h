@@ -49,8 +49,9 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
 int docker_container_create(docker_conn *c, const docker_config *cfg,
                             cJSON *spec, char **id);
 int docker_container_start(docker_conn *c, const char *id);
-/* SIGKILL; a container that already stopped is not an error. */
-int docker_container_kill(docker_conn *c, const char *id);
+/* Sends signal ("KILL", "USR1") to the container's init; a container that
+ * already stopped is not an error. */
+int docker_container_kill(docker_conn *c, const char *id, const char *signal);
 /* Force-removes it with its anonymous volumes; missing is not an error. */
 int docker_container_remove(docker_conn *c, const char *id);
 /* Waits for the container to stop; *status is its exit status. */
@@ -69,11 +70,6 @@ int docker_exec_create(docker_conn *c, const docker_config *cfg,
 /* The exit code of a finished exec (waits briefly for the engine to
  * record it). */
 int docker_exec_exit_code(docker_conn *c, const char *exec_id, int *code);
-/* Kills every process of the container except its init, from inside: the
- * way to stop a session's code without losing the session. */
-int docker_exec_kill_all(docker_conn *c, const docker_config *cfg,
-                         const char *id);
-
 /* Removes containers labelled runbox=1 on this host whose owner process is
  * gone. Returns how many were removed, or a negative status. */
 int docker_reap_leftovers(docker_conn *c, const docker_owner *self);

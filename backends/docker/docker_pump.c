@@ -20,6 +20,7 @@
 /* After the code was stopped from outside, how long to wait for the
  * stream to end before giving up on it. */
 #define DOCKER_PUMP_GRACE_S 10.0
+#define DOCKER_PUMP_RESTOP_S 1.0
 /* Collected output (environment JSON, pip's messages) is small; anything
  * beyond this is dropped rather than held. */
 #define DOCKER_PUMP_COLLECT_MAX (8u << 20)
@@ -62,7 +63,7 @@ int docker_pump_run(docker_pump *p, docker_engine *e, docker_hijack *hj)
                                docker_pump_output, p);
     size_t sent = 0;
     int write_open = 1;
-    double give_up_at = 0;
+    double give_up_at = 0, restop_at = 0;
     char buf[65536];
 
     while (rc == RUNBOX_OK) {
@@ -77,8 +78,15 @@ int docker_pump_run(docker_pump *p, docker_engine *e, docker_hijack *hj)
                 docker_pump_stop(p, DOCKER_STOP_CANCELED, &give_up_at);
             else if (p->deadline > 0 && now >= p->deadline)
                 docker_pump_stop(p, DOCKER_STOP_TIMEOUT, &give_up_at);
+            restop_at = now + DOCKER_PUMP_RESTOP_S;
         } else if (now >= give_up_at) {
             break;
+        } else if (now >= restop_at) {
+            /* Still streaming: stop again (a fork bomb can outrun one
+             * pass); harmless when the first one already worked. */
+            restop_at = now + DOCKER_PUMP_RESTOP_S;
+            if (p->stop)
+                p->stop(p->stop_arg);
         }
         if (p->stopped != DOCKER_STOP_NONE && write_open) {
             shutdown(hj->fd, SHUT_WR);

@@ -131,18 +131,19 @@ static int docker_stop_container(void *arg)
 {
     docker_sandbox *sb = arg;
     docker_end(sb);
-    return docker_container_kill(&sb->conn, sb->run_id);
+    return docker_container_kill(&sb->conn, sb->run_id, "KILL");
 }
 
-/* Stops a session's code and keeps the session; when even the kill exec
- * cannot start (say the pid limit is full), the container goes. */
+/* Stops a session's code and keeps the session: the keeper kills every
+ * other process on SIGUSR1. Only when that cannot be sent does the whole
+ * container go. */
 static int docker_stop_keeper_code(void *arg)
 {
     docker_sandbox *sb = arg;
     docker_end(sb);
-    if (docker_exec_kill_all(&sb->conn, &sb->st->cfg, sb->keeper_id) == RUNBOX_OK)
+    if (docker_container_kill(&sb->conn, sb->keeper_id, "USR1") == RUNBOX_OK)
         return RUNBOX_OK;
-    return docker_container_kill(&sb->conn, sb->keeper_id);
+    return docker_container_kill(&sb->conn, sb->keeper_id, "KILL");
 }
 
 static void docker_pump_setup(docker_pump *p, docker_sandbox *sb,

@@ -415,11 +415,18 @@ static void test_session_files_and_persistence(void **state)
 static void test_session_limits(void **state)
 {
     (void)state;
-    static const char *const extra[] = {"memory", "64m", "cpu_time", "1", NULL};
+    static const char *const extra[] = {"memory", "64m", "cpu_time", "1",
+                                        "processes", "32", NULL};
     runbox_context *c = dt_context(extra);
     runbox_session *s = NULL;
     assert_int_equal(runbox_session_open(&s, c), RUNBOX_OK);
     runbox_result r;
+    /* A fork bomb that fills the pid limit is still stopped in time. */
+    double t0 = mono();
+    sexec(s, "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass", 2, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
+    assert_true(mono() - t0 < 8);
+    runbox_result_clear(&r);
     sexec(s, "a = []\nwhile True:\n    a.append(bytearray(8 << 20))", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OOM);
     runbox_result_clear(&r);
