@@ -76,18 +76,24 @@ def backends():
 
 # ---- cases ----
 
+def subprocess_probes(tmp, isolation, expected):
+    """Runs the security and resource probes on subprocess with the given
+    isolation and checks the cells named in expected."""
+    cfg = config_file(tmp, f"[subprocess]\nisolation = {isolation}\n")
+    _, cells = compare_json("-b", "subprocess", "--config", cfg, "--runs", "1",
+                            "--sections", "security,resources")
+    for key, wanted in expected.items():
+        expect_cell(cells, "subprocess", key, wanted)
+
+
 def case_subprocess_no_isolation(tmp):
     """Without namespaces the code shares the host: it can read a host file
     and reach a host loopback port, but the environment is still scrubbed;
     the wall timeout and the output cap hold anyway."""
-    cfg = config_file(tmp, "[subprocess]\nisolation = none\n")
-    _, cells = compare_json("-b", "subprocess", "--config", cfg, "--runs", "1",
-                            "--sections", "security,resources")
-    expect_cell(cells, "subprocess", "security.host_file", "yes")
-    expect_cell(cells, "subprocess", "security.host_env", "no")
-    expect_cell(cells, "subprocess", "security.host_loopback", "yes")
-    expect_cell(cells, "subprocess", "resources.timeout", "yes")
-    expect_cell(cells, "subprocess", "resources.output", "yes")
+    subprocess_probes(tmp, "none", {
+        "security.host_file": "yes", "security.host_env": "no",
+        "security.host_loopback": "yes", "resources.timeout": "yes",
+        "resources.output": "yes"})
 
 
 def case_subprocess_namespaces(tmp):
@@ -97,14 +103,10 @@ def case_subprocess_namespaces(tmp):
     if "namespaces" not in note:
         print(f"skip: user namespaces are not available here ({note})")
         return SKIP
-    cfg = config_file(tmp, "[subprocess]\nisolation = namespaces\n")
-    _, cells = compare_json("-b", "subprocess", "--config", cfg, "--runs", "1",
-                            "--sections", "security,resources")
-    expect_cell(cells, "subprocess", "security.host_loopback", "no")
-    expect_cell(cells, "subprocess", "security.network", "no")
-    expect_cell(cells, "subprocess", "security.host_env", "no")
-    expect_cell(cells, "subprocess", "resources.timeout", "yes")
-    expect_cell(cells, "subprocess", "resources.output", "yes")
+    subprocess_probes(tmp, "namespaces", {
+        "security.host_loopback": "no", "security.network": "no",
+        "security.host_env": "no", "resources.timeout": "yes",
+        "resources.output": "yes"})
 
 
 def case_docker(tmp):
