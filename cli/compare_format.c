@@ -45,6 +45,8 @@ static void cmp_print_table(FILE *fp, const cmp_backend *bs, size_t n)
         }
     }
     fprintf(fp, "%-*s", label_w, "");
+    if (n)
+        w[(n < 64 ? n : 64) - 1] = 0; /* no padding after the last column */
     for (size_t i = 0; i < n && i < 64; i++)
         fprintf(fp, "  %-*s", w[i], bs[i].name);
     fputc('\n', fp);
@@ -57,8 +59,8 @@ static void cmp_print_table(FILE *fp, const cmp_backend *bs, size_t n)
         for (size_t i = 0; i < n && i < 64; i++) {
             const char *v = cmp_value(&bs[i], r);
             v = v ? v : "-";
-            if ((int)strlen(v) > w[i])
-                fprintf(fp, "  %.*s...", w[i] - 3, v);
+            if ((int)strlen(v) > CMP_CELL_MAX)
+                fprintf(fp, "  %.*s...", CMP_CELL_MAX - 3, v);
             else
                 fprintf(fp, "  %-*s", w[i], v);
         }
