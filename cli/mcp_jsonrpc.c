@@ -1,7 +1,6 @@
 /* JSON-RPC 2.0 framing for MCP: validation of incoming lines and the
  * shape of outgoing ones (see mcp.h). No I/O and no global state, so every
  * rule is testable on its own. */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +127,10 @@ static int mcp_jsonrpc_id_ok(const cJSON *id)
         return 1;
     if (!cJSON_IsNumber(id))
         return 0;
+    /* Integral and exact in a double (what JavaScript clients can send). */
     double v = id->valuedouble;
-    return isfinite(v) && v == floor(v) && fabs(v) <= 9007199254740991.0;
+    return v >= -9007199254740991.0 && v <= 9007199254740991.0 &&
+           v == (double)(long long)v;
 }
 
 void mcp_message_clear(mcp_message *msg)

@@ -118,6 +118,11 @@ async function expectSandboxes(pid, workdir, want, what) {
   assert.fail(`${what}: ${n} sandboxes left, expected ${want}`);
 }
 
+// Under the ASan build a leak or an error is reported on stderr at exit.
+function assertCleanStderr(stderr, what) {
+  assert.doesNotMatch(stderr, /Sanitizer|runtime error:/, `${what}: ${stderr}`);
+}
+
 function newWorkdir() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbox-mcp-test-'));
   fs.chmodSync(dir, 0o755); // the code may run as another user (nobody)
@@ -127,9 +132,9 @@ function newWorkdir() {
 // ---------------------------------------------------------------------
 // Raw JSON-RPC over the server's stdio
 // ---------------------------------------------------------------------
-function rawServer() {
+function rawServer(args = ['mcp', '-b', backend]) {
   const workdir = newWorkdir();
-  const child = spawn(cli, ['mcp', '-b', backend], {
+  const child = spawn(cli, args, {
     env: serverEnv(workdir), stdio: ['pipe', 'pipe', 'pipe'],
   });
   const received = [];
@@ -237,6 +242,7 @@ async function rawProtocol() {
     assert.ok(Date.now() - endAt < 10000, 'prompt exit on EOF');
     await expectSandboxes(s.child.pid, s.workdir, 0, 'after EOF');
     for (const m of s.received) assert.equal(m.unparsable, undefined, 'every line is JSON');
+    assertCleanStderr(s.stderr(), 'server stderr after EOF');
     log(`raw: shutdown on EOF took ${Date.now() - endAt} ms`);
   } finally {
     s.cleanup();
@@ -257,7 +263,24 @@ async function rawSigterm() {
     const exit = await within(s.exited, 15000);
     assert.deepEqual(exit, { code: 0, signal: null }, `exit on SIGTERM; stderr: ${s.stderr()}`);
     await expectSandboxes(s.child.pid, s.workdir, 0, 'after SIGTERM (one-shot and session)');
+    assertCleanStderr(s.stderr(), 'server stderr after SIGTERM');
     log(`raw: shutdown on SIGTERM took ${Date.now() - at} ms`);
+  } finally {
+    s.cleanup();
+  }
+}
+
+// A backend that cannot open must not stop the server from starting: the
+// tool call reports it.
+async function rawMisconfigured() {
+  const s = rawServer(['mcp', '-b', 'no_such_backend']);
+  try {
+    const init = await s.initialize();
+    assert.equal(init.result.serverInfo.name, 'python_executor');
+    s.send(call(1, 'print(1)'));
+    const r = await s.reply(1);
+    assert.equal(r.result.isError, true);
+    assert.match(r.result.content[0].text, /no_such_backend/);
   } finally {
     s.cleanup();
   }
@@ -274,7 +297,10 @@ async function sdkClient() {
     command: cli, args: ['mcp', '-b', backend], env: serverEnv(workdir), stderr: 'pipe',
   });
   let stderr = '';
-  transport.stderr?.on('data', (d) => (stderr += d));
+  const stderrDone = new Promise((resolve) => {
+    transport.stderr.on('data', (d) => (stderr += d));
+    transport.stderr.on('end', resolve);
+  });
   const client = new Client({ name: 'runbox-mcp-test', version: '1.0.0' });
   try {
     await client.connect(transport);
@@ -419,6 +445,8 @@ async function sdkClient() {
     }
     assert.throws(() => process.kill(pid, 0), 'the server exited');
     await expectSandboxes(pid, workdir, 0, 'after close');
+    await within(stderrDone, 5000);
+    assertCleanStderr(stderr, 'server stderr after close');
     log(`sdk: closed in ${Date.now() - at} ms`);
   } catch (e) {
     console.error(`server stderr:\n${stderr}`);
@@ -434,6 +462,8 @@ try {
   log('raw protocol: ok');
   await rawSigterm();
   log('raw SIGTERM: ok');
+  await rawMisconfigured();
+  log('raw misconfigured backend: ok');
   await sdkClient();
   log(`sdk client on ${backend}: ok`);
 } catch (e) {
