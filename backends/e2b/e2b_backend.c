@@ -209,10 +209,44 @@ static void e2b_sandbox_free(e2b_sandbox *sb)
     free(sb);
 }
 
+/* E2B sizes a sandbox by its template: CPU time, memory, process, file
+ * size and descriptor limits cannot be set per sandbox. An explicitly set
+ * one is refused rather than silently ignored. */
+static int e2b_check_required(const e2b_state *st,
+                              const runbox_sandbox_opts *opts)
+{
+    static const struct {
+        uint32_t bit;
+        const char *setting;
+    } unenforced[] = {
+        {RUNBOX_LIMIT_CPU, "cpu_time"},
+        {RUNBOX_LIMIT_MEMORY, "memory"},
+        {RUNBOX_LIMIT_PROCESSES, "processes"},
+        {RUNBOX_LIMIT_FILE_SIZE, "file_size"},
+        {RUNBOX_LIMIT_OPEN_FILES, "open_files"},
+    };
+    if (opts->struct_size < offsetof(runbox_sandbox_opts, limits_required) +
+                                sizeof(opts->limits_required))
+        return RUNBOX_OK;
+    for (size_t i = 0; i < sizeof(unenforced) / sizeof(unenforced[0]); i++)
+        if (opts->limits_required & unenforced[i].bit)
+            return st->host->fail(st->h, RUNBOX_EUNSUPPORTED,
+                                  "the e2b backend cannot enforce the %s "
+                                  "limit (an E2B sandbox is sized by its "
+                                  "template); unset %s or pick a template "
+                                  "with e2b.template",
+                                  unenforced[i].setting,
+                                  unenforced[i].setting);
+    return RUNBOX_OK;
+}
+
 static int e2b_sandbox_create(void **sandbox, void *state,
                               const runbox_sandbox_opts *opts)
 {
     e2b_state *st = state;
+    int rc = e2b_check_required(st, opts);
+    if (rc != RUNBOX_OK)
+        return rc;
     e2b_sandbox *sb = calloc(1, sizeof(*sb));
     if (sb) {
         sb->st = st;
@@ -225,7 +259,7 @@ static int e2b_sandbox_create(void **sandbox, void *state,
                               "out of memory creating an E2B sandbox");
     }
     sb->network_off = opts->limits.network == 0;
-    int rc = e2b_api_create(sb, opts);
+    rc = e2b_api_create(sb, opts);
     if (rc != RUNBOX_OK) {
         e2b_sandbox_free(sb);
         return rc;

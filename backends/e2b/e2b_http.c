@@ -472,7 +472,7 @@ int e2b_http_fail_transfer(e2b_sandbox *sb, const e2b_request *req,
         else
             rc = host->fail(h, RUNBOX_EPROTO,
                             "the connection to the %s of sandbox %s dropped "
-                            "while %s: %s; the answer is incomplete, run it "
+                            "while %s: %s; the result is incomplete, run it "
                             "again",
                             e2b_service_name(req->service), sb->id, req->what,
                             why);

@@ -12,9 +12,15 @@ Test-only endpoints (on both ports, no auth):
   GET  /_test/stats  -> {"live_sandboxes", "requests": {"METHOD /route": n},
                          "server_seconds": total handling time, "created": n}
   POST /_test/reset  -> clears counters and faults, kills every sandbox
+                        (only the counters and faults with
+                        {"counters_only": true})
   POST /_test/fault  {"path_prefix", "method"?, "status"?, "body"?,
                       "retry_after"?, "delay"?, "reset"?, "malformed"?,
-                      "truncate"?, "count"? (default 1)}
+                      "truncate"?, "drop_mid_stream"?, "count"? (default 1)}
+      reset: drop the connection (TCP RST) instead of answering;
+      malformed: a broken line/frame in an /execute or Start stream;
+      truncate: end such a stream cleanly but without its end marker;
+      drop_mid_stream: drop the connection after the stream started.
 
 Usage: e2b_test_server.py [--api-key KEY] [--port-file FILE]
 The first stdout line is {"api_port": N, "sandbox_port": M, "pid": P}.
@@ -59,6 +65,8 @@ def display_png(data):
     _send({"type": "result", "png": base64.b64encode(bytes(data)).decode(), "is_main_result": False})
 def display_svg(text):
     _send({"type": "result", "svg": str(text), "is_main_result": False})
+# Like a Jupyter kernel, hand output over a line at a time, not per write.
+sys.stdout.reconfigure(line_buffering=True)
 _src = sys.stdin.read()
 _g = {"__name__": "__main__", "display_png": display_png, "display_svg": display_svg}
 try:
@@ -118,13 +126,18 @@ class Sandbox:
     def env(self, extra=None):
         # A fresh environment: the server's own (which may hold secrets)
         # never reaches the code; only what the client sent does.
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-               "HOME": self.home, "LANG": "C.UTF-8",
-               "PYTHONUNBUFFERED": "1", "E2B_SANDBOX": "true",
+        # "python3" is the interpreter running this server; pip installs
+        # into the sandbox's own site directory, which goes away with it.
+        site = os.path.join(self.root, "site-packages")
+        env = {"PATH": os.path.dirname(sys.executable) + ":" +
+               os.environ.get("PATH", "/usr/bin:/bin"),
+               "HOME": self.home, "LANG": "C.UTF-8", "E2B_SANDBOX": "true",
                "E2B_SANDBOX_ID": self.id}
         for k, v in os.environ.items():
-            if k.startswith("PIP_") or k.startswith("PYENV"):
+            if k.startswith("PIP_"):
                 env[k] = v
+        env.update({"PIP_TARGET": site, "PYTHONPATH": site,
+                    "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
         env.update(self.env_vars or {})
         env.update(extra or {})
         return env
@@ -376,8 +389,8 @@ class Handler(BaseHTTPRequestHandler):
                        "created": STATE.created}
             return self.send(200, out)
         if path == "/_test/reset":
-            self.body()
-            STATE.kill_all()
+            if not self.json_body().get("counters_only"):
+                STATE.kill_all()
             with STATE.lock:
                 STATE.faults.clear()
                 STATE.reset_counters()
@@ -508,8 +521,10 @@ class Handler(BaseHTTPRequestHandler):
         self.start_stream(None)
         self.line({"type": "number_of_executions",
                    "execution_count": sbx.exec_count})
-        if self.fault.get("truncate"):
+        if self.fault.get("drop_mid_stream"):
             return self.drop()
+        if self.fault.get("truncate"):
+            return self.end_stream()  # cleanly, but without the end marker
         if self.fault.get("malformed"):
             self.chunk(b'{"type": "stdout", "text": \n')
         if argv is None:
@@ -679,8 +694,10 @@ class Handler(BaseHTTPRequestHandler):
             sbx.forget(p)
             p.stdout.close()
             p.stderr.close()
-        if self.fault.get("truncate"):
+        if self.fault.get("drop_mid_stream"):
             return self.drop()
+        if self.fault.get("truncate"):
+            return self.end_stream()  # no end event, no end-of-stream
         end = {"exited": True, "status": "exit status %d" % code}
         if code:
             end["exitCode"] = code

@@ -1,0 +1,843 @@
+/*
+ * test_e2b_backend.c — the e2b backend end to end, through the public API,
+ * against the E2B-compatible test server (tests/e2b/e2b_test_server.py),
+ * which runs the code for real on this machine.
+ *
+ * The server is started once for the whole suite; every test checks that
+ * it left no sandbox alive, and the last one checks the server's own count.
+ * Faults (HTTP statuses, resets, malformed streams) are injected through
+ * the server's /_test/fault endpoint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "runbox/runbox.h"
+
+#define TEST_KEY "e2b_runbox_test_key_5f1c"
+
+static pid_t server_pid;
+static char api_url[64], sandbox_url[64];
+static char tmpdir[] = "/tmp/runbox-e2b-test-XXXXXX";
+
+/* ------------------------------------------------------------------ */
+/* Talking to the test server                                          */
+/* ------------------------------------------------------------------ */
+
+static size_t collect(char *d, size_t s, size_t n, void *ud)
+{
+    char **buf = ud;
+    size_t old = *buf ? strlen(*buf) : 0;
+    char *p = realloc(*buf, old + s * n + 1);
+    assert_non_null(p);
+    memcpy(p + old, d, s * n);
+    p[old + s * n] = '\0';
+    *buf = p;
+    return s * n;
+}
+
+/* A test-only request to the server; returns the parsed JSON answer. */
+static cJSON *server_call(const char *method, const char *path,
+                          const char *body)
+{
+    char url[256];
+    char *out = NULL;
+    snprintf(url, sizeof url, "%s%s", api_url, path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    struct curl_slist *h = curl_slist_append(NULL, "X-API-KEY: " TEST_KEY);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    cJSON *j = cJSON_Parse(out ? out : "null");
+    free(out);
+    return j;
+}
+
+static void fault(const char *json)
+{
+    cJSON_Delete(server_call("POST", "/_test/fault", json));
+}
+
+static void reset_counters(void)
+{
+    cJSON_Delete(server_call("POST", "/_test/reset",
+                             "{\"counters_only\": true}"));
+}
+
+/* Requests the server saw for a route ("POST /execute"), or every request
+ * when route is NULL. */
+static int requests(const char *route)
+{
+    cJSON *s = server_call("GET", "/_test/stats", NULL);
+    cJSON *r = cJSON_GetObjectItem(s, "requests"), *e;
+    int n = 0;
+    cJSON_ArrayForEach(e, r)
+    {
+        if (!route || strcmp(e->string, route) == 0)
+            n += e->valueint;
+    }
+    cJSON_Delete(s);
+    return n;
+}
+
+static int live_sandboxes(void)
+{
+    cJSON *s = server_call("GET", "/_test/stats", NULL);
+    int n = cJSON_GetObjectItem(s, "live_sandboxes")->valueint;
+    cJSON_Delete(s);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* runbox set-up                                                       */
+/* ------------------------------------------------------------------ */
+
+static runbox_context *open_ctx_with(const char *key, const char *url)
+{
+    runbox_config *cfg = NULL;
+    runbox_context *ctx = NULL;
+    assert_int_equal(runbox_config_new(&cfg), RUNBOX_OK);
+    assert_int_equal(runbox_config_set(cfg, "backend", "e2b"), RUNBOX_OK);
+    if (key)
+        assert_int_equal(runbox_config_set(cfg, "e2b.api_key", key),
+                         RUNBOX_OK);
+    assert_int_equal(runbox_config_set(cfg, "e2b.api_url", url), RUNBOX_OK);
+    assert_int_equal(runbox_config_set(cfg, "e2b.sandbox_url", sandbox_url),
+                     RUNBOX_OK);
+    assert_int_equal(runbox_config_set(cfg, "e2b.request_timeout", "10"),
+                     RUNBOX_OK);
+    int rc = runbox_context_new(&ctx, cfg);
+    runbox_config_free(cfg);
+    if (rc != RUNBOX_OK)
+        return NULL;
+    return ctx;
+}
+
+static runbox_context *open_ctx(void)
+{
+    runbox_context *ctx = open_ctx_with(TEST_KEY, api_url);
+    if (!ctx)
+        fail_msg("runbox_context_new: %s", runbox_error_last());
+    return ctx;
+}
+
+static int run(runbox_context *ctx, const char *code, double timeout,
+               runbox_result *r)
+{
+    runbox_exec_options o = {.code = code, .timeout = timeout};
+    runbox_result_init(r);
+    return runbox_execute(ctx, &o, r);
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (!hay || !strstr(hay, needle))
+        fail_msg("expected \"%s\" in \"%s\"", needle, hay ? hay : "(null)");
+}
+
+/* Every test ends by checking that it left nothing alive. */
+static void finish(runbox_context *ctx)
+{
+    runbox_context_free(ctx);
+    assert_int_equal(live_sandboxes(), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Suite set-up: start the server                                      */
+/* ------------------------------------------------------------------ */
+
+/* A tiny wheel for the offline install test, made with python's zipfile. */
+static void make_wheel(const char *dir)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "python3 - '%s' <<'EOF'\n"
+             "import sys, zipfile\n"
+             "n = 'runbox_e2b_probe'; v = '1.0'; di = n + '-' + v + "
+             "'.dist-info'\n"
+             "files = {n + '.py': 'VALUE = 42\\n',\n"
+             "  di + '/METADATA': 'Metadata-Version: 2.1\\nName: "
+             "runbox-e2b-probe\\nVersion: 1.0\\n',\n"
+             "  di + '/WHEEL': 'Wheel-Version: 1.0\\nGenerator: test\\n"
+             "Root-Is-Purelib: true\\nTag: py3-none-any\\n'}\n"
+             "files[di + '/RECORD'] = ''.join(f + ',,\\n' for f in files) + "
+             "di + '/RECORD,,\\n'\n"
+             "with zipfile.ZipFile(sys.argv[1] + '/' + n + '-' + v + "
+             "'-py3-none-any.whl', 'w') as z:\n"
+             "    [z.writestr(k, t) for k, t in files.items()]\n"
+             "EOF",
+             dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int suite_setup(void **state)
+{
+    (void)state;
+    const char *src = getenv("RUNBOX_SOURCE_DIR");
+    char server[1024], ports[256], wheels[256];
+    if (!src || !mkdtemp(tmpdir))
+        return -1;
+    snprintf(server, sizeof server, "%s/tests/e2b/e2b_test_server.py", src);
+    snprintf(ports, sizeof ports, "%s/ports.json", tmpdir);
+    snprintf(wheels, sizeof wheels, "%s/wheels", tmpdir);
+    mkdir(wheels, 0755);
+    make_wheel(wheels);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    server_pid = fork();
+    if (server_pid == 0) {
+        /* The sandboxes' pip sees only the local wheel: no network. */
+        setenv("PIP_NO_INDEX", "1", 1);
+        setenv("PIP_FIND_LINKS", wheels, 1);
+        setenv("E2B_TEST_SERVER_KEY", TEST_KEY, 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execlp("python3", "python3", server, "--port-file", ports,
+               (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(ports, "r");
+        if (f) {
+            int a = 0, s = 0;
+            char buf[256] = "";
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[n] = '\0';
+            cJSON *j = cJSON_Parse(buf);
+            a = cJSON_GetObjectItem(j, "api_port")->valueint;
+            s = cJSON_GetObjectItem(j, "sandbox_port")->valueint;
+            cJSON_Delete(j);
+            snprintf(api_url, sizeof api_url, "http://127.0.0.1:%d", a);
+            snprintf(sandbox_url, sizeof sandbox_url, "http://127.0.0.1:%d",
+                     s);
+            return 0;
+        }
+        if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
+            break;
+        usleep(50000);
+    }
+    fprintf(stderr, "the E2B test server did not start\n");
+    return -1;
+}
+
+static int suite_teardown(void **state)
+{
+    (void)state;
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        return -1;
+    curl_global_cleanup();
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+/* ------------------------------------------------------------------ */
+
+static void test_missing_key_fails_before_any_request(void **state)
+{
+    (void)state;
+    reset_counters();
+    assert_null(open_ctx_with(NULL, api_url));
+    assert_string_equal(runbox_error_last(),
+                        "E2B_API_KEY not configured: set it in the "
+                        "environment or in .env");
+    assert_int_equal(requests(NULL), 0);
+}
+
+static void test_bad_config_values(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"e2b.request_timeout", "soon"},
+        {"e2b.sandbox_timeout", "-5"},
+        {"e2b.api_url", "ftp://example"},
+        {"e2b.domain", "e2b.app/x"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        runbox_config *cfg = NULL;
+        runbox_context *ctx = NULL;
+        assert_int_equal(runbox_config_new(&cfg), RUNBOX_OK);
+        runbox_config_set(cfg, "backend", "e2b");
+        runbox_config_set(cfg, "e2b.api_key", TEST_KEY);
+        int rc = runbox_config_set(cfg, bad[i][0], bad[i][1]);
+        if (rc == RUNBOX_OK)
+            rc = runbox_context_new(&ctx, cfg);
+        assert_int_equal(rc, RUNBOX_ECONFIG);
+        assert_contains(runbox_error_last(), bad[i][0] + 4);
+        runbox_context_free(ctx);
+        runbox_config_free(cfg);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Execution                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct chunks {
+    char out[256], err[256];
+    int calls;
+} chunks;
+
+static void on_output(void *ud, int stream, const char *data, size_t len)
+{
+    chunks *c = ud;
+    char *dst = stream == 1 ? c->out : c->err;
+    strncat(dst, data, len < 100 ? len : 100);
+    c->calls++;
+}
+
+static void test_execute_print(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    reset_counters();
+    assert_int_equal(run(ctx, "print(1)", 0, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_true(r.success);
+    assert_string_equal(r.out.data, "1\n");
+    assert_int_equal(r.execution_count, 1);
+    assert_string_equal(r.backend, "e2b");
+    /* One-shot: create, execute, kill — as few requests as the SDK. */
+    assert_int_equal(requests("POST /v2/sandboxes"), 1);
+    assert_int_equal(requests("POST /execute"), 1);
+    assert_int_equal(requests("DELETE /sandboxes/{id}"), 1);
+    assert_int_equal(requests(NULL), 3);
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+static void test_stdout_and_stderr_stream(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    chunks c = {0};
+    runbox_exec_options o = {
+        .code = "import sys, time\nprint('out', flush=True)\n"
+                "time.sleep(0.3)\nprint('err', file=sys.stderr)\n",
+        .on_output = on_output,
+        .userdata = &c,
+    };
+    runbox_result_init(&r);
+    assert_int_equal(runbox_execute(ctx, &o, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_string_equal(r.out.data, "out\n");
+    assert_string_equal(r.err.data, "err\n");
+    assert_string_equal(c.out, "out\n");
+    assert_string_equal(c.err, "err\n");
+    assert_true(c.calls >= 2);
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+static void test_exception(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    assert_int_equal(run(ctx, "x = 1\n1/0", 0, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_false(r.success);
+    assert_string_equal(r.error_name, "ZeroDivisionError");
+    assert_string_equal(r.error_value, "division by zero");
+    assert_contains(r.traceback, "ZeroDivisionError: division by zero");
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+static const runbox_rich *find_rich(const runbox_result *r, const char *mime)
+{
+    for (size_t i = 0; i < r->rich_count; i++)
+        if (strcmp(r->rich[i].mime, mime) == 0)
+            return &r->rich[i];
+    return NULL;
+}
+
+static void test_rich_results(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    assert_int_equal(run(ctx, "1+1", 0, &r), RUNBOX_OK);
+    const runbox_rich *t = find_rich(&r, "text/plain");
+    assert_non_null(t);
+    assert_int_equal(t->len, 1);
+    assert_memory_equal(t->data, "2", 1);
+    assert_true(t->is_main);
+    runbox_result_clear(&r);
+
+    /* A PNG published by the code arrives as raw bytes, not base64. */
+    assert_int_equal(run(ctx,
+                         "display_png(bytes([0x89, 0x50, 0x4e, 0x47, 0, 255, "
+                         "10, 13]))\n{'a': [1, 2]}",
+                         0, &r),
+                     RUNBOX_OK);
+    const runbox_rich *png = find_rich(&r, "image/png");
+    assert_non_null(png);
+    assert_int_equal(png->len, 8);
+    assert_memory_equal(png->data, "\x89PNG\0\xff\n\r", 8);
+    assert_false(png->is_main);
+    const runbox_rich *js = find_rich(&r, "application/json");
+    assert_non_null(js);
+    assert_string_equal(js->data, "{\"a\":[1,2]}");
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+static void test_bash_language(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    runbox_exec_options o = {.code = "echo $((6*7))", .language = "bash"};
+    runbox_result_init(&r);
+    assert_int_equal(runbox_execute(ctx, &o, &r), RUNBOX_OK);
+    assert_string_equal(r.out.data, "42\n");
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+static void test_timeout_stops_the_run(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(run(ctx, "while True: pass", 1, &r), RUNBOX_OK);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double took = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
+    assert_true(took >= 1.0 && took < 4.0);
+    assert_contains(r.message, "timed out");
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+static volatile int cancel_flag;
+
+static void *cancel_later(void *arg)
+{
+    (void)arg;
+    usleep(500000);
+    cancel_flag = 1;
+    return NULL;
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    pthread_t t;
+    cancel_flag = 0;
+    runbox_exec_options o = {.code = "import time\ntime.sleep(30)",
+                             .cancel = &cancel_flag};
+    runbox_result_init(&r);
+    pthread_create(&t, NULL, cancel_later, NULL);
+    assert_int_equal(runbox_execute(ctx, &o, &r), RUNBOX_ECANCELED);
+    pthread_join(t, NULL);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_CANCELED);
+    assert_true(r.wall_seconds < 3);
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sessions, files, install, environment                               */
+/* ------------------------------------------------------------------ */
+
+static void test_session_files(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_session *s = NULL;
+    runbox_result r;
+    void *data = NULL;
+    size_t len = 0;
+    runbox_exec_options o = {.code = "print(open('in.txt').read().upper())\n"
+                                     "open('out.bin', 'wb').write(bytes("
+                                     "range(256)))"};
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    assert_int_equal(runbox_session_write_file(s, "in.txt", "hello", 5),
+                     RUNBOX_OK);
+    runbox_result_init(&r);
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+    assert_string_equal(r.out.data, "HELLO\n");
+    assert_int_equal(r.execution_count, 1);
+    o.code = "import os\nprint(sorted(f for f in os.listdir('.')))";
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+    assert_string_equal(r.out.data, "['in.txt', 'out.bin']\n");
+    assert_int_equal(r.execution_count, 2);
+    runbox_result_clear(&r);
+
+    assert_int_equal(runbox_session_read_file(s, "out.bin", &data, &len),
+                     RUNBOX_OK);
+    assert_int_equal(len, 256);
+    assert_int_equal(((unsigned char *)data)[255], 255);
+    free(data);
+    /* Absolute paths are the sandbox's own (/home/user is the work dir). */
+    assert_int_equal(runbox_session_read_file(s, "/home/user/in.txt", &data,
+                                              &len),
+                     RUNBOX_OK);
+    assert_int_equal(len, 5);
+    free(data);
+    assert_int_equal(runbox_session_read_file(s, "nope.txt", &data, &len),
+                     RUNBOX_ENOTFOUND);
+    assert_contains(runbox_error_last(), "nope.txt");
+    runbox_session_close(s);
+    finish(ctx);
+}
+
+static void test_install(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_session *s = NULL;
+    runbox_result r;
+    runbox_result_init(&r);
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+
+    /* Refused by the core before the backend sees it. */
+    reset_counters();
+    assert_int_equal(runbox_session_install(s, "--evil", &r), RUNBOX_EDENIED);
+    assert_int_equal(runbox_session_install(s, "http://x", &r),
+                     RUNBOX_EDENIED);
+    assert_int_equal(requests("POST /process.Process/Start"), 0);
+
+    /* pip runs and fails: data in the result, not a failed call. */
+    assert_int_equal(runbox_session_install(s, "no-such-package-runbox", &r),
+                     RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_EXIT_NONZERO);
+    assert_int_not_equal(r.exit_code, 0);
+    assert_contains(r.err.data, "no-such-package-runbox");
+
+    /* A wheel the sandbox's pip can find offline. */
+    assert_int_equal(runbox_session_install(s, "runbox-e2b-probe==1.0", &r),
+                     RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_contains(r.out.data, "Successfully installed runbox-e2b-probe");
+    runbox_exec_options o = {.code = "import runbox_e2b_probe\n"
+                                     "print(runbox_e2b_probe.VALUE)"};
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+    assert_string_equal(r.out.data, "42\n");
+
+    char *json = NULL;
+    assert_int_equal(runbox_session_environment(s, &json), RUNBOX_OK);
+    cJSON *env = cJSON_Parse(json);
+    free(json);
+    assert_non_null(env);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(env, "python")));
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(env, "platform")));
+    cJSON *pk = cJSON_GetObjectItem(env, "packages");
+    assert_string_equal(
+        cJSON_GetObjectItem(pk, "runbox-e2b-probe")->valuestring, "1.0");
+    assert_string_equal(cJSON_GetObjectItem(env, "backend")->valuestring,
+                        "e2b");
+    cJSON_Delete(env);
+    runbox_result_clear(&r);
+    runbox_session_close(s);
+    finish(ctx);
+}
+
+static void test_environment_oneshot(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    char *json = NULL;
+    assert_int_equal(runbox_get_environment(ctx, &json), RUNBOX_OK);
+    cJSON *env = cJSON_Parse(json);
+    free(json);
+    assert_true(cJSON_IsObject(cJSON_GetObjectItem(env, "packages")));
+    assert_true(cJSON_IsObject(cJSON_GetObjectItem(env, "e2b")));
+    cJSON_Delete(env);
+    finish(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Failures                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Runs print(1) one-shot and expects status rc with msg in the message. */
+static void expect_failure(runbox_context *ctx, int rc, const char *msg)
+{
+    runbox_result r;
+    assert_int_equal(run(ctx, "print(1)", 0, &r), rc);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_BACKEND_FAILURE);
+    assert_contains(runbox_error_last(), msg);
+    assert_contains(r.message, msg);
+    runbox_result_clear(&r);
+}
+
+static void expect_ok(runbox_context *ctx)
+{
+    runbox_result r;
+    assert_int_equal(run(ctx, "print(1)", 0, &r), RUNBOX_OK);
+    assert_string_equal(r.out.data, "1\n");
+    runbox_result_clear(&r);
+}
+
+static void test_wrong_key(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx_with("e2b_wrong", api_url);
+    assert_non_null(ctx);
+    expect_failure(ctx, RUNBOX_EAUTH, "E2B rejected the API key (HTTP 401): ");
+    finish(ctx);
+}
+
+static void test_rate_limit_then_success(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    reset_counters();
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"status\": 429, "
+          "\"retry_after\": 1, \"count\": 2}");
+    time_t t0 = time(NULL);
+    expect_ok(ctx);
+    assert_true(time(NULL) - t0 >= 2);
+    assert_int_equal(requests("POST /v2/sandboxes"), 3);
+
+    /* Without Retry-After there is nothing to wait for: retryable error. */
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"status\": 429}");
+    expect_failure(ctx, RUNBOX_EUNAVAILABLE, "HTTP 429");
+    finish(ctx);
+}
+
+static void test_busy_and_server_errors(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    reset_counters();
+    /* 503 on create means "not processed": safe to send again. */
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"status\": 503}");
+    expect_ok(ctx);
+    assert_int_equal(requests("POST /v2/sandboxes"), 2);
+
+    /* 500 on create may have created one: not repeated. */
+    reset_counters();
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"status\": 500, "
+          "\"body\": {\"code\": 500, \"message\": \"boom\"}}");
+    expect_failure(ctx, RUNBOX_EBACKEND, "HTTP 500 while creating the "
+                                         "sandbox: boom");
+    assert_int_equal(requests("POST /v2/sandboxes"), 1);
+
+    /* A kill answered 500 is repeated: nothing is left behind. */
+    reset_counters();
+    fault("{\"path_prefix\": \"/sandboxes/\", \"method\": \"DELETE\", "
+          "\"status\": 500}");
+    expect_ok(ctx);
+    assert_int_equal(requests("DELETE /sandboxes/{id}"), 2);
+    finish(ctx);
+}
+
+static void test_connection_resets(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    reset_counters();
+    fault("{\"path_prefix\": \"/sandboxes/\", \"method\": \"DELETE\", "
+          "\"reset\": true}");
+    expect_ok(ctx);
+    assert_int_equal(requests("DELETE /sandboxes/{id}"), 2);
+
+    reset_counters();
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"reset\": true}");
+    expect_failure(ctx, RUNBOX_EUNAVAILABLE, "while creating the sandbox");
+    assert_int_equal(requests("POST /v2/sandboxes"), 1);
+    finish(ctx);
+}
+
+static void test_broken_streams(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    fault("{\"path_prefix\": \"/execute\", \"malformed\": true}");
+    expect_failure(ctx, RUNBOX_EPROTO, "a malformed line");
+    fault("{\"path_prefix\": \"/execute\", \"truncate\": true}");
+    expect_failure(ctx, RUNBOX_EPROTO, "stopped answering before the end");
+    fault("{\"path_prefix\": \"/execute\", \"drop_mid_stream\": true}");
+    expect_failure(ctx, RUNBOX_EPROTO, "dropped while running the code");
+    fault("{\"path_prefix\": \"/execute\", \"reset\": true}");
+    expect_failure(ctx, RUNBOX_EPROTO, "dropped while running the code");
+
+    /* The same for envd's Connect stream. */
+    runbox_result r;
+    runbox_result_init(&r);
+    fault("{\"path_prefix\": \"/process.Process/Start\", "
+          "\"malformed\": true}");
+    assert_int_equal(runbox_install_package(ctx, "six", &r), RUNBOX_EPROTO);
+    assert_contains(runbox_error_last(), "not a JSON object");
+    fault("{\"path_prefix\": \"/process.Process/Start\", \"truncate\": true}");
+    assert_int_equal(runbox_install_package(ctx, "six", &r), RUNBOX_EPROTO);
+    assert_contains(runbox_error_last(), "before the process exited");
+    fault("{\"path_prefix\": \"/process.Process/Start\", "
+          "\"drop_mid_stream\": true}");
+    assert_int_equal(runbox_install_package(ctx, "six", &r), RUNBOX_EPROTO);
+    assert_contains(runbox_error_last(), "dropped while running a process");
+    runbox_result_clear(&r);
+    expect_ok(ctx);
+    finish(ctx);
+}
+
+static void test_sandbox_gone(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    fault("{\"path_prefix\": \"/execute\", \"status\": 502, "
+          "\"body\": \"sandbox not found\"}");
+    expect_failure(ctx, RUNBOX_EGONE, "is gone (it timed out or was killed)");
+
+    /* Killed behind the session's back (timeout, operator). */
+    runbox_session *s = NULL;
+    runbox_result r;
+    runbox_exec_options o = {.code = "print(1)"};
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    cJSON *list = server_call("GET", "/v2/sandboxes", NULL);
+    assert_int_equal(cJSON_GetArraySize(list), 1);
+    char path[128];
+    snprintf(path, sizeof path, "/sandboxes/%s",
+             cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "sandboxID")
+                 ->valuestring);
+    cJSON_Delete(list);
+    cJSON_Delete(server_call("DELETE", path, NULL));
+    runbox_result_init(&r);
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_EGONE);
+    assert_contains(runbox_error_last(), "the E2B sandbox i");
+    assert_int_equal(runbox_session_write_file(s, "x", "y", 1), RUNBOX_EGONE);
+    runbox_result_clear(&r);
+    runbox_session_close(s);
+    finish(ctx);
+}
+
+static void test_api_unreachable(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx_with(TEST_KEY, "http://127.0.0.1:1");
+    assert_non_null(ctx);
+    expect_failure(ctx, RUNBOX_EUNAVAILABLE,
+                   "cannot reach the E2B API at http://127.0.0.1:1: "
+                   "Couldn't connect to server");
+    finish(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Secrets                                                             */
+/* ------------------------------------------------------------------ */
+
+static void test_key_not_in_sandbox_or_logs(void **state)
+{
+    (void)state;
+    char logpath[256];
+    snprintf(logpath, sizeof logpath, "%s/log.txt", tmpdir);
+    /* runbox logs to stderr: capture it with everything turned on. */
+    setenv("RUNBOX_LOG", "debug", 1);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    int rc = run(ctx, "import os, json\n"
+                      "print(json.dumps(dict(os.environ)))",
+                 0, &r);
+    runbox_context_free(ctx);
+    ctx = open_ctx_with("e2b_wrong_" TEST_KEY, api_url);
+    runbox_result r2;
+    int rc2 = run(ctx, "print(1)", 0, &r2);
+
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    unsetenv("RUNBOX_LOG");
+
+    assert_int_equal(rc, RUNBOX_OK);
+    assert_contains(r.out.data, "E2B_SANDBOX");
+    assert_null(strstr(r.out.data, TEST_KEY));
+    assert_true(!r.err.data || !strstr(r.err.data, TEST_KEY));
+    assert_int_equal(rc2, RUNBOX_EAUTH);
+    assert_null(strstr(runbox_error_last(), TEST_KEY));
+    FILE *f = fopen(logpath, "r");
+    char log[65536];
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    fclose(f);
+    log[n] = '\0';
+    assert_contains(log, "e2b: created sandbox");
+    assert_null(strstr(log, TEST_KEY));
+    runbox_result_clear(&r);
+    runbox_result_clear(&r2);
+    finish(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_no_sandbox_left(void **state)
+{
+    (void)state;
+    cJSON *s = server_call("GET", "/_test/stats", NULL);
+    assert_int_equal(cJSON_GetObjectItem(s, "live_sandboxes")->valueint, 0);
+    cJSON_Delete(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_missing_key_fails_before_any_request),
+        cmocka_unit_test(test_bad_config_values),
+        cmocka_unit_test(test_execute_print),
+        cmocka_unit_test(test_stdout_and_stderr_stream),
+        cmocka_unit_test(test_exception),
+        cmocka_unit_test(test_rich_results),
+        cmocka_unit_test(test_bash_language),
+        cmocka_unit_test(test_timeout_stops_the_run),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_session_files),
+        cmocka_unit_test(test_install),
+        cmocka_unit_test(test_environment_oneshot),
+        cmocka_unit_test(test_wrong_key),
+        cmocka_unit_test(test_rate_limit_then_success),
+        cmocka_unit_test(test_busy_and_server_errors),
+        cmocka_unit_test(test_connection_resets),
+        cmocka_unit_test(test_broken_streams),
+        cmocka_unit_test(test_sandbox_gone),
+        cmocka_unit_test(test_api_unreachable),
+        cmocka_unit_test(test_key_not_in_sandbox_or_logs),
+        cmocka_unit_test(test_no_sandbox_left),
+    };
+    return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
+}
