@@ -197,11 +197,20 @@ static void sp_sweep_orphans(void)
 {
     pid_t self = getpid();
     for (;;) {
+        /* Usually nothing is left: then there is no /proc walk at all. */
+        int st;
+        pid_t r = waitpid(-1, &st, WNOHANG);
+        if (r < 0 && errno == ECHILD)
+            return;
+        if (r > 0)
+            continue;
         DIR *d = opendir("/proc");
         while (d) {
             struct dirent *de = readdir(d);
             if (!de)
                 break;
+            if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                continue;
             char path[300], buf[512];
             snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
             int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -220,12 +229,7 @@ static void sp_sweep_orphans(void)
         }
         if (d)
             closedir(d);
-        int st;
-        pid_t r = waitpid(-1, &st, WNOHANG);
-        if (r < 0 && errno == ECHILD)
-            return;
-        if (r == 0)
-            usleep(1000);
+        usleep(1000); /* let the killed die before looking again */
     }
 }
 
