@@ -555,33 +555,27 @@ class Handler(BaseHTTPRequestHandler):
             pass
         streams = {p.stdout.fileno(): "stdout", p.stderr.fileno(): "stderr",
                    rfd: "chan"}
-        pending = b""
-        last = time.monotonic()
+        pending = [b""]
+        last = [time.monotonic()]
+
+        def on_data(name, data):
+            last[0] = time.monotonic()
+            if name != "chan":
+                return self.line({"type": name, "timestamp": now_iso(),
+                                  "text": data.decode("utf-8", "replace")})
+            pending[0] += data
+            while b"\n" in pending[0]:
+                rec, pending[0] = pending[0].split(b"\n", 1)
+                self.chunk(rec + b"\n")
+
+        def on_idle():
+            # Like the real server: a keepalive line after 5 s of silence.
+            if time.monotonic() - last[0] > 5:
+                self.line({"type": "keepalive"})
+                last[0] = time.monotonic()
+
         try:
-            while streams:
-                ready, _, _ = select.select(list(streams), [], [], 0.2)
-                if not ready:
-                    if self.client_gone():
-                        break  # the real server interrupts the kernel too
-                    if time.monotonic() - last > 5:
-                        self.line({"type": "keepalive"})
-                        last = time.monotonic()
-                    continue
-                for fd in ready:
-                    data = os.read(fd, 65536)
-                    if not data:
-                        del streams[fd]
-                        continue
-                    last = time.monotonic()
-                    if streams[fd] == "chan":
-                        pending += data
-                        while b"\n" in pending:
-                            rec, pending = pending.split(b"\n", 1)
-                            self.chunk(rec + b"\n")
-                    else:
-                        self.line({"type": streams[fd],
-                                   "text": data.decode("utf-8", "replace"),
-                                   "timestamp": now_iso()})
+            self.pump(streams, on_data, on_idle)
         finally:
             try:
                 os.killpg(p.pid, signal.SIGKILL)
@@ -592,6 +586,24 @@ class Handler(BaseHTTPRequestHandler):
             os.close(rfd)
             p.stdout.close()
             p.stderr.close()
+
+    def pump(self, streams, on_data, on_idle=None):
+        """Hands the output of the fds in streams ({fd: name}) to on_data
+        as it comes, until they all close or the client hangs up (then the
+        real servers stop the code too, and so do the callers' finally)."""
+        while streams:
+            ready, _, _ = select.select(list(streams), [], [], 0.2)
+            if not ready:
+                if self.client_gone():
+                    return
+                if on_idle:
+                    on_idle()
+            for fd in ready:
+                data = os.read(fd, 65536)
+                if data:
+                    on_data(streams[fd], data)
+                else:
+                    del streams[fd]
 
     def files(self, sbx):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
@@ -676,17 +688,8 @@ class Handler(BaseHTTPRequestHandler):
             self.frame(0, b'{"event": {"data"')
         streams = {p.stdout.fileno(): "stdout", p.stderr.fileno(): "stderr"}
         try:
-            while streams:
-                ready, _, _ = select.select(list(streams), [], [], 0.2)
-                if not ready and self.client_gone():
-                    break
-                for fd in ready:
-                    data = os.read(fd, 65536)
-                    if not data:
-                        del streams[fd]
-                        continue
-                    self.frame(0, {"event": {"data": {
-                        streams[fd]: base64.b64encode(data).decode()}}})
+            self.pump(streams, lambda name, data: self.frame(0, {"event": {
+                "data": {name: base64.b64encode(data).decode()}}}))
         finally:
             if streams:
                 os.killpg(p.pid, signal.SIGKILL)
