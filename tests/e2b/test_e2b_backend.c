@@ -117,7 +117,9 @@ static int live_sandboxes(void)
 /* runbox set-up                                                       */
 /* ------------------------------------------------------------------ */
 
-static runbox_context *open_ctx_with(const char *key, const char *url)
+/* A context on the test server; extra is an optional "key=value" setting. */
+static runbox_context *open_ctx_extra(const char *key, const char *url,
+                                      const char *extra)
 {
     runbox_config *cfg = NULL;
     runbox_context *ctx = NULL;
@@ -131,11 +133,22 @@ static runbox_context *open_ctx_with(const char *key, const char *url)
                      RUNBOX_OK);
     assert_int_equal(runbox_config_set(cfg, "e2b.request_timeout", "10"),
                      RUNBOX_OK);
+    if (extra) {
+        char k[64];
+        const char *eq = strchr(extra, '=');
+        snprintf(k, sizeof k, "%.*s", (int)(eq - extra), extra);
+        assert_int_equal(runbox_config_set(cfg, k, eq + 1), RUNBOX_OK);
+    }
     int rc = runbox_context_new(&ctx, cfg);
     runbox_config_free(cfg);
     if (rc != RUNBOX_OK)
         return NULL;
     return ctx;
+}
+
+static runbox_context *open_ctx_with(const char *key, const char *url)
+{
+    return open_ctx_extra(key, url, NULL);
 }
 
 static runbox_context *open_ctx(void)
@@ -743,6 +756,44 @@ static void test_sandbox_gone(void **state)
     finish(ctx);
 }
 
+static void test_sandbox_expires(void **state)
+{
+    (void)state;
+    /* The lifetime is sent at creation; the server kills it when due. */
+    runbox_context *ctx =
+        open_ctx_extra(TEST_KEY, api_url, "e2b.sandbox_timeout=1");
+    runbox_session *s = NULL;
+    runbox_result r;
+    runbox_exec_options o = {.code = "print(1)"};
+    assert_non_null(ctx);
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    runbox_result_init(&r);
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+    usleep(1500000);
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_EGONE);
+    runbox_result_clear(&r);
+    runbox_session_close(s);
+    finish(ctx);
+}
+
+static void test_request_timeout(void **state)
+{
+    (void)state;
+    runbox_context *ctx =
+        open_ctx_extra(TEST_KEY, api_url, "e2b.request_timeout=0.5");
+    runbox_session *s = NULL;
+    void *data = NULL;
+    size_t len = 0;
+    assert_non_null(ctx);
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    fault("{\"path_prefix\": \"/files\", \"delay\": 1.5}");
+    assert_int_equal(runbox_session_read_file(s, "x", &data, &len),
+                     RUNBOX_ETIMEOUT);
+    assert_contains(runbox_error_last(), "did not answer in time");
+    runbox_session_close(s);
+    finish(ctx);
+}
+
 static void test_api_unreachable(void **state)
 {
     (void)state;
@@ -835,6 +886,8 @@ int main(void)
         cmocka_unit_test(test_connection_resets),
         cmocka_unit_test(test_broken_streams),
         cmocka_unit_test(test_sandbox_gone),
+        cmocka_unit_test(test_sandbox_expires),
+        cmocka_unit_test(test_request_timeout),
         cmocka_unit_test(test_api_unreachable),
         cmocka_unit_test(test_key_not_in_sandbox_or_logs),
         cmocka_unit_test(test_no_sandbox_left),
