@@ -179,13 +179,13 @@ int mcp_runtime_context(mcp_runtime *rt, runbox_context **ctx, char *msg,
 typedef struct mcp_session_ref mcp_session_ref;
 /* Locks the session called name, opening it when new. Waits while another
  * call uses it, until *cancel becomes non-zero (RUNBOX_ECANCELED).
- * *opened is set when this call created it. Errors (status + msg):
+ * Errors (status + msg):
  * RUNBOX_EINVAL for a bad name, RUNBOX_EUNAVAILABLE when too many
  * sessions are open, what opening the backend or the session returned. */
 int mcp_runtime_session_acquire(mcp_runtime *rt, const char *name,
                                 const volatile int *cancel,
-                                mcp_session_ref **ref, int *opened,
-                                char *msg, size_t size);
+                                mcp_session_ref **ref, char *msg,
+                                size_t size);
 /* Borrowed session of a held ref. */
 runbox_session *mcp_session_ref_session(mcp_session_ref *ref);
 /* Unlocks; with discard the sandbox is closed and the name forgotten, so

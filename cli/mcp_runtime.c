@@ -175,11 +175,10 @@ static int mcp_session_open(mcp_runtime *rt, mcp_session_ref *s, char *msg,
 
 int mcp_runtime_session_acquire(mcp_runtime *rt, const char *name,
                                 const volatile int *cancel,
-                                mcp_session_ref **ref, int *opened,
-                                char *msg, size_t size)
+                                mcp_session_ref **ref, char *msg,
+                                size_t size)
 {
     *ref = NULL;
-    *opened = 0;
     if (!mcp_session_name_ok(name)) {
         snprintf(msg, size, "invalid session name '%.80s': use 1 to %d "
                  "letters, digits, '_', '.' or '-'", name, MCP_SESSION_NAME_MAX);
@@ -204,7 +203,6 @@ int mcp_runtime_session_acquire(mcp_runtime *rt, const char *name,
             pthread_mutex_unlock(&s->use);
             return rc;
         }
-        *opened = 1;
     }
     *ref = s;
     return RUNBOX_OK;

@@ -114,10 +114,9 @@ static cJSON *mcp_tool_result(const char *text, size_t len, cJSON *structured,
                               int is_error)
 {
     mcp_text t = {0};
-    size_t keep = len;
     mcp_text_add_utf8(&t, text, len);
     if (!t.failed && t.len > MCP_MAX_TEXT) {
-        keep = mcp_utf8_prefix(t.data, t.len, MCP_MAX_TEXT);
+        size_t keep = mcp_utf8_prefix(t.data, t.len, MCP_MAX_TEXT);
         size_t total = t.len;
         t.len = keep;
         mcp_text_addf(&t, "\n[text cut at %zu of %zu bytes%s]\n", keep, total,
@@ -271,6 +270,37 @@ static cJSON *mcp_run_result(const char *preface, const runbox_result *r)
     return res;
 }
 
+/* Where a call runs: a locked session when it names one, else the context
+ * (a fresh sandbox per call). */
+typedef struct mcp_target {
+    mcp_session_ref *ref;
+    runbox_context *ctx;
+    runbox_session *session;
+} mcp_target;
+
+static int mcp_target_open(const mcp_tool_env *env, const char *session,
+                           mcp_target *t, char *why, size_t size)
+{
+    memset(t, 0, sizeof *t);
+    if (!session)
+        return mcp_runtime_context(env->rt, &t->ctx, why, size);
+    int rc = mcp_runtime_session_acquire(env->rt, session, env->cancel, &t->ref,
+                                         why, size);
+    if (!rc)
+        t->session = mcp_session_ref_session(t->ref);
+    return rc;
+}
+
+/* Unlocks the session. One whose sandbox died (an OOM-killed container,
+ * an expired VM) is replaced on its next use instead of failing forever. */
+static void mcp_target_close(const mcp_tool_env *env, mcp_target *t, int rc)
+{
+    mcp_runtime_session_release(env->rt, t->ref, rc == RUNBOX_EGONE);
+}
+
+#define MCP_GONE_NOTE "[the session's sandbox is gone; the next call with " \
+                      "this session starts a fresh one]\n"
+
 /* ------------------------------------------------------------------ */
 /* Tools                                                               */
 /* ------------------------------------------------------------------ */
@@ -300,32 +330,16 @@ static cJSON *mcp_execute_code(const mcp_tool_env *env, const cJSON *args)
     opt.userdata = env->userdata;
     opt.cancel = env->cancel;
 
+    mcp_target t;
+    int rc = mcp_target_open(env, session, &t, why, sizeof why);
+    if (rc)
+        return mcp_tool_fail("%s", why);
     runbox_result r;
     runbox_result_init(&r);
-    int rc;
-    const char *preface = NULL;
-    if (session) {
-        mcp_session_ref *ref = NULL;
-        int opened;
-        rc = mcp_runtime_session_acquire(env->rt, session, env->cancel, &ref,
-                                         &opened, why, sizeof why);
-        if (rc)
-            return mcp_tool_fail("%s", why);
-        rc = runbox_session_execute(mcp_session_ref_session(ref), &opt, &r);
-        /* A sandbox that died (OOM-killed container, expired VM) is
-         * replaced on the next call instead of failing forever. */
-        int gone = rc == RUNBOX_EGONE;
-        if (gone)
-            preface = "[the session's sandbox is gone; the next call with this "
-                      "session starts a fresh one]\n";
-        mcp_runtime_session_release(env->rt, ref, gone);
-    } else {
-        runbox_context *ctx;
-        rc = mcp_runtime_context(env->rt, &ctx, why, sizeof why);
-        if (rc)
-            return mcp_tool_fail("%s", why);
-        rc = runbox_execute(ctx, &opt, &r);
-    }
+    rc = t.session ? runbox_session_execute(t.session, &opt, &r)
+                   : runbox_execute(t.ctx, &opt, &r);
+    mcp_target_close(env, &t, rc);
+    const char *preface = rc == RUNBOX_EGONE ? MCP_GONE_NOTE : NULL;
     cJSON *res = mcp_run_result(preface, &r);
     runbox_result_clear(&r);
     return res;
@@ -345,37 +359,32 @@ static cJSON *mcp_install_package(const mcp_tool_env *env, const cJSON *args)
     if (!session)
         session = MCP_DEFAULT_SESSION;
 
+    mcp_target t;
+    int rc = mcp_target_open(env, session, &t, why, sizeof why);
+    /* A backend without sessions installs into a fresh sandbox: useful
+     * only where it keeps a package directory for every later run. */
+    int sessionless = rc == RUNBOX_EUNSUPPORTED;
+    if (sessionless)
+        rc = mcp_target_open(env, NULL, &t, why, sizeof why);
+    if (rc)
+        return mcp_tool_fail("%s", why);
     runbox_result r;
     runbox_result_init(&r);
-    mcp_session_ref *ref = NULL;
-    int opened;
-    int rc = mcp_runtime_session_acquire(env->rt, session, env->cancel, &ref,
-                                         &opened, why, sizeof why);
+    rc = t.session ? runbox_session_install(t.session, spec, &r)
+                   : runbox_install_package(t.ctx, spec, &r);
+    mcp_target_close(env, &t, rc);
     char preface[512];
-    if (rc == RUNBOX_EUNSUPPORTED) {
-        /* No sessions on this backend: install where its package directory
-         * (if configured) keeps it for every later run. */
-        runbox_context *ctx;
-        rc = mcp_runtime_context(env->rt, &ctx, why, sizeof why);
-        if (rc)
-            return mcp_tool_fail("%s", why);
-        runbox_install_package(ctx, spec, &r);
+    if (sessionless)
         snprintf(preface, sizeof preface, "This backend has no sessions: %s was "
                  "installed in a fresh sandbox, which only persists where the "
                  "backend keeps a package directory.\n", spec);
-    } else if (rc) {
-        return mcp_tool_fail("%s", why);
-    } else {
-        rc = runbox_session_install(mcp_session_ref_session(ref), spec, &r);
-        mcp_runtime_session_release(env->rt, ref, rc == RUNBOX_EGONE);
-        if (r.success)
-            snprintf(preface, sizeof preface, "Installed %s into session "
-                     "\"%s\"; pass \"session\": \"%s\" to execute_code to "
-                     "use it.\n", spec, session, session);
-        else
-            snprintf(preface, sizeof preface, "Installing %s into session "
-                     "\"%s\" failed.\n", spec, session);
-    }
+    else if (r.success)
+        snprintf(preface, sizeof preface, "Installed %s into session \"%s\"; "
+                 "pass \"session\": \"%s\" to execute_code to use it.\n",
+                 spec, session, session);
+    else
+        snprintf(preface, sizeof preface, "Installing %s into session \"%s\" "
+                 "failed.\n%s", spec, session, rc == RUNBOX_EGONE ? MCP_GONE_NOTE : "");
     cJSON *res = mcp_run_result(preface, &r);
     runbox_result_clear(&r);
     return res;
@@ -389,24 +398,14 @@ static cJSON *mcp_get_environment(const mcp_tool_env *env, const cJSON *args)
     if (!mcp_args_known(args, allowed, why, sizeof why) ||
         !mcp_arg_string(args, "session", 0, &session, why, sizeof why))
         return mcp_tool_fail("get_environment: %s", why);
+    mcp_target t;
+    int rc = mcp_target_open(env, session, &t, why, sizeof why);
+    if (rc)
+        return mcp_tool_fail("%s", why);
     char *json = NULL;
-    int rc;
-    if (session) {
-        mcp_session_ref *ref = NULL;
-        int opened;
-        rc = mcp_runtime_session_acquire(env->rt, session, env->cancel, &ref,
-                                         &opened, why, sizeof why);
-        if (rc)
-            return mcp_tool_fail("%s", why);
-        rc = runbox_session_environment(mcp_session_ref_session(ref), &json);
-        mcp_runtime_session_release(env->rt, ref, rc == RUNBOX_EGONE);
-    } else {
-        runbox_context *ctx;
-        rc = mcp_runtime_context(env->rt, &ctx, why, sizeof why);
-        if (rc)
-            return mcp_tool_fail("%s", why);
-        rc = runbox_get_environment(ctx, &json);
-    }
+    rc = t.session ? runbox_session_environment(t.session, &json)
+                   : runbox_get_environment(t.ctx, &json);
+    mcp_target_close(env, &t, rc);
     if (rc) {
         free(json);
         const char *msg = runbox_error_last();

@@ -432,6 +432,27 @@ async function sdkClient() {
     assert.equal(text(r).trim(), 'after');
     log(`sdk: after the abort, ping and a call took ${Date.now() - at} ms`);
 
+    // One call at a time per session: two 1 s calls on one name take 2 s.
+    at = Date.now();
+    const pair = await Promise.all([1, 2].map((i) => client.callTool({
+      name: 'execute_code',
+      arguments: { session: 'serial', code: `import time; time.sleep(1); print(${i})` } })));
+    assert.deepEqual(pair.map((x) => text(x).trim()), ['1', '2']);
+    assert.ok(Date.now() - at >= 1900, `same-session calls overlapped (${Date.now() - at} ms)`);
+
+    // Aborting a session's call stops its code but keeps the session.
+    const ac2 = new AbortController();
+    setTimeout(() => ac2.abort('test abort'), 1000);
+    at = Date.now();
+    await assert.rejects(client.callTool({ name: 'execute_code', arguments: {
+      session: 'work', code: 'import time; time.sleep(30)' } }, undefined, { signal: ac2.signal }));
+    r = await client.callTool({ name: 'execute_code', arguments: {
+      session: 'work', code: 'print(open("state.txt").read())' } });
+    assert.equal(r.isError, false, text(r));
+    assert.match(text(r), /kept 123/);
+    assert.ok(Date.now() - at < 15000, `the session was blocked ${Date.now() - at} ms`);
+    log(`sdk: session usable ${Date.now() - at} ms after its call was aborted`);
+
     // Clean shutdown when the client closes stdin: exit, sessions destroyed.
     at = Date.now();
     await client.close();
