@@ -33,13 +33,14 @@ static char *e2b_create_body(const e2b_state *st,
                              const runbox_sandbox_opts *opts)
 {
     cJSON *root = cJSON_CreateObject();
-    cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
     int lifetime = e2b_lifetime(st, opts);
     cJSON_AddStringToObject(root, "templateID", st->template_id);
     if (lifetime > 0)
         cJSON_AddNumberToObject(root, "timeout", lifetime);
     cJSON_AddBoolToObject(root, "allow_internet_access",
                           opts->limits.network != 0);
+    /* Marks runbox's sandboxes in the E2B dashboard and in list calls. */
+    cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
     cJSON_AddStringToObject(meta, "runbox", "1");
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -10,7 +10,8 @@ home. It is a test double, not a sandbox: the code is NOT isolated.
 
 Test-only endpoints (on both ports, no auth):
   GET  /_test/stats  -> {"live_sandboxes", "requests": {"METHOD /route": n},
-                         "server_seconds": total handling time, "created": n}
+                         "server_seconds": total handling time, "created": n,
+                         "last_create": body of the last POST /v2/sandboxes}
   POST /_test/reset  -> clears counters and faults, kills every sandbox
                         (only the counters and faults with
                         {"counters_only": true})
@@ -194,6 +195,7 @@ class State:
         self.requests = {}
         self.server_seconds = 0.0
         self.created = 0
+        self.last_create = None
 
     def count(self, route, seconds):
         with self.lock:
@@ -386,7 +388,8 @@ class Handler(BaseHTTPRequestHandler):
                 out = {"live_sandboxes": len(STATE.sandboxes),
                        "requests": dict(STATE.requests),
                        "server_seconds": STATE.server_seconds,
-                       "created": STATE.created}
+                       "created": STATE.created,
+                       "last_create": STATE.last_create}
             return self.send(200, out)
         if path == "/_test/reset":
             if not self.json_body().get("counters_only"):
@@ -419,6 +422,7 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.sandboxes[sbx.id] = sbx
                 STATE.created += 1
+                STATE.last_create = req
             return self.send(201, sbx.info())
         if parts == ["v2", "sandboxes"] and self.command == "GET":
             STATE.expire()

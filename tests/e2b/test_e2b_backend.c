@@ -348,6 +348,17 @@ static void test_execute_print(void **state)
     assert_int_equal(requests("POST /execute"), 1);
     assert_int_equal(requests("DELETE /sandboxes/{id}"), 1);
     assert_int_equal(requests(NULL), 3);
+    /* What creation asked for: the template, a lifetime a little past the
+     * run's timeout, the network off by default, runbox's label. */
+    cJSON *st = server_call("GET", "/_test/stats", NULL);
+    char *body = cJSON_PrintUnformatted(cJSON_GetObjectItem(st,
+                                                            "last_create"));
+    assert_string_equal(body, "{\"templateID\":\"code-interpreter-v1\","
+                              "\"timeout\":120,"
+                              "\"allow_internet_access\":false,"
+                              "\"metadata\":{\"runbox\":\"1\"}}");
+    free(body);
+    cJSON_Delete(st);
     runbox_result_clear(&r);
     finish(ctx);
 }
