@@ -4,8 +4,8 @@
  * on standard input and output.
  *
  * Layers, from the wire inwards:
- *   mcp_line.c      bounded line reader (a huge line costs no more memory
- *                   than the limit)
+ *   mcp_line.c      bounded line reader (a huge line is dropped as it
+ *                   streams in, never held whole)
  *   mcp_jsonrpc.c   parses and validates one line, builds responses; pure
  *   mcp_protocol.c  lifecycle and method routing (initialize, ping,
  *                   tools/list, errors); pure, no backend involved
@@ -52,8 +52,9 @@ typedef enum mcp_line_status {
     MCP_LINE_TOO_LONG = 2 /* a line over the limit was dropped entirely */
 } mcp_line_status;
 
-/* Reads newline-separated lines from a file descriptor. Memory stays
- * below max + one read buffer whatever the input. Not thread-safe. */
+/* Reads newline-separated lines from a file descriptor. The buffer never
+ * grows past about twice max, whatever the input: a longer line is dropped
+ * as it streams in. Not thread-safe. */
 typedef struct mcp_line_reader {
     int fd;
     size_t max;      /* longest line kept */
@@ -78,7 +79,7 @@ mcp_line_status mcp_line_next(mcp_line_reader *r, const char **line,
                               size_t *len);
 
 /* ------------------------------------------------------------------ */
-/* mcp_jsonrpc.c                                                       */
+/* mcp_jsonrpc.c (no state: every function is thread-safe)            */
 /* ------------------------------------------------------------------ */
 typedef enum mcp_message_kind {
     MCP_MSG_REQUEST,      /* method and id */
@@ -208,7 +209,8 @@ typedef struct mcp_tool_env {
 /* Runs tool name (known: mcp_schemas_known) with arguments (an object or
  * NULL) and returns the CallToolResult object. Problems with the
  * arguments, the code or the backend are results with isError true.
- * NULL only when out of memory. */
+ * NULL only when out of memory. Thread-safe: each call runs on its own
+ * thread, calls on one session wait for each other. */
 cJSON *mcp_tools_call(const mcp_tool_env *env, const char *name,
                       const cJSON *arguments);
 
