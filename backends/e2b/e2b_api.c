@@ -93,11 +93,20 @@ int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts)
         sb->domain = strdup(sb->st->domain);
     cJSON_Delete(j);
     e2b_response_free(&resp);
-    if (!sb->id)
+    /* These go into host names, paths and headers: refuse anything that
+     * could change their meaning. */
+    if (!sb->id || !e2b_is_name(sb->id, "-_", 128) ||
+        (sb->access_token && !e2b_is_name(sb->access_token, "-_.=+/", 512)) ||
+        (sb->traffic_token &&
+         !e2b_is_name(sb->traffic_token, "-_.=+/", 512)) ||
+        (sb->domain && !e2b_is_name(sb->domain, ".-", 253))) {
+        e2b_api_kill(sb);
         return host->fail(sb->st->h, RUNBOX_EPROTO,
                           "the E2B API answered the sandbox creation "
-                          "without a sandboxID; is %s an E2B API?",
+                          "without a usable sandboxID, token or domain; is "
+                          "%s an E2B API?",
                           sb->st->api_url);
+    }
     if (!sb->domain)
         return host->fail(sb->st->h, RUNBOX_ENOMEM,
                           "out of memory while creating an E2B sandbox");

@@ -106,12 +106,11 @@ static int e2b_config_name(e2b_state *st, const char *key, const char *def,
     const char *v = st->host->config_get(st->h, key);
     if (!v || !*v)
         v = def;
-    for (const char *p = v; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr(extra, *p))
-            return st->host->config_error(st->h, key,
-                                          "may only hold letters, digits "
-                                          "and \"%s\"",
-                                          extra);
+    if (!e2b_is_name(v, extra, 253))
+        return st->host->config_error(st->h, key,
+                                      "may only hold letters, digits "
+                                      "and \"%s\" (at most 253)",
+                                      extra);
     return (*out = strdup(v)) ? RUNBOX_OK : RUNBOX_ENOMEM;
 }
 
@@ -139,10 +138,10 @@ static int e2b_configure(e2b_state *st)
     /* Checked before anything else, and before any network call. */
     if (!key)
         return host->fail(st->h, RUNBOX_EAUTH, E2B_MISSING_KEY);
-    if (e2b_has_ctl(key))
+    if (e2b_has_ctl(key) || strlen(key) > 512)
         return host->config_error(st->h, "api_key",
                                   "holds a control character (a pasted "
-                                  "line break?)");
+                                  "line break?) or is too long");
     if (!(st->api_key = strdup(key)))
         return RUNBOX_ENOMEM;
     if ((rc = e2b_config_name(st, "domain", "e2b.app", ".-",

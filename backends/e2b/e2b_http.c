@@ -116,54 +116,64 @@ static char *e2b_base_url(const e2b_sandbox *sb, e2b_service svc)
     return url;
 }
 
+/* Appends "name: value" (or a whole line when value is NULL); returns 0
+ * when out of memory, after which *list is left for the caller to free. */
 static int e2b_add_header(struct curl_slist **list, const char *name,
                           const char *value)
 {
     char line[1024];
-    int n = snprintf(line, sizeof(line), "%s: %s", name, value);
-    if (n < 0 || (size_t)n >= sizeof(line))
-        return RUNBOX_EINVAL;
-    struct curl_slist *l = curl_slist_append(*list, line);
-    if (!l)
-        return RUNBOX_ENOMEM;
-    *list = l;
-    return RUNBOX_OK;
+    int n = value ? snprintf(line, sizeof(line), "%s: %s", name, value)
+                  : snprintf(line, sizeof(line), "%s", name);
+    struct curl_slist *l = n >= 0 && (size_t)n < sizeof(line)
+                               ? curl_slist_append(*list, line)
+                               : NULL;
+    if (l)
+        *list = l;
+    return l != NULL;
 }
 
 /* The headers the official SDK sends, so that both the real per-port hosts
- * and a single E2B_SANDBOX_URL-style server route the request. */
+ * and a single E2B_SANDBOX_URL-style server route the request. Values were
+ * checked for control characters when configured or received. */
 static struct curl_slist *e2b_headers(const e2b_sandbox *sb,
                                       const e2b_request *req)
 {
     struct curl_slist *list = NULL;
-    int rc = RUNBOX_OK;
+    int ok = 1;
     char port[16];
     if (req->service == E2B_SVC_API) {
-        rc |= e2b_add_header(&list, "X-API-KEY", sb->st->api_key);
+        ok &= e2b_add_header(&list, "X-API-KEY", sb->st->api_key);
     } else {
         snprintf(port, sizeof(port), "%d", e2b_service_port(req->service));
-        rc |= e2b_add_header(&list, "E2b-Sandbox-Id", sb->id);
-        rc |= e2b_add_header(&list, "E2b-Sandbox-Port", port);
+        ok &= e2b_add_header(&list, "E2b-Sandbox-Id", sb->id);
+        ok &= e2b_add_header(&list, "E2b-Sandbox-Port", port);
         if (sb->access_token)
-            rc |= e2b_add_header(&list, "X-Access-Token", sb->access_token);
+            ok &= e2b_add_header(&list, "X-Access-Token", sb->access_token);
         if (req->service == E2B_SVC_INTERPRETER && sb->traffic_token)
-            rc |= e2b_add_header(&list, "E2B-Traffic-Access-Token",
+            ok &= e2b_add_header(&list, "E2B-Traffic-Access-Token",
                                  sb->traffic_token);
     }
     if (req->content_type)
-        rc |= e2b_add_header(&list, "Content-Type", req->content_type);
-    rc |= e2b_add_header(&list, "User-Agent", "runbox/" RUNBOX_VERSION_STRING);
+        ok &= e2b_add_header(&list, "Content-Type", req->content_type);
+    ok &= e2b_add_header(&list, "User-Agent", "runbox/" RUNBOX_VERSION_STRING);
     /* curl would otherwise wait for "100 Continue" on large bodies. */
-    struct curl_slist *l = curl_slist_append(list, "Expect:");
-    if (l)
-        list = l;
-    for (const struct curl_slist *e = req->extra_headers; e && l; e = e->next)
-        list = (l = curl_slist_append(list, e->data)) ? l : list;
-    if (rc != RUNBOX_OK || !l) {
+    ok &= e2b_add_header(&list, "Expect:", NULL);
+    for (const struct curl_slist *e = req->extra_headers; e; e = e->next)
+        ok &= e2b_add_header(&list, e->data, NULL);
+    if (!ok) {
         curl_slist_free_all(list);
         return NULL;
     }
     return list;
+}
+
+int e2b_is_name(const char *s, const char *extra, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!isalnum((unsigned char)s[n]) && !strchr(extra, s[n]))
+            return 0;
+    return n > 0 && n <= max;
 }
 
 /* ------------------------------------------------------------------ */

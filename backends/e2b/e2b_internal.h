@@ -124,6 +124,9 @@ int e2b_http_fail_transfer(e2b_sandbox *sb, const e2b_request *req,
 /* Fills out for a run stopped by deadline or cancellation. */
 void e2b_outcome_aborted(e2b_abort why, const runbox_exec_request *req,
                          runbox_exec_outcome *out);
+/* Non-empty, at most max bytes, only letters, digits and bytes of extra:
+ * for values that end up in host names, paths and headers. */
+int e2b_is_name(const char *s, const char *extra, size_t max);
 /* URL-encodes s with curl; caller frees with curl_free. NULL on ENOMEM. */
 char *e2b_url_escape(const char *s);
 
