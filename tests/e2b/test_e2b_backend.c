@@ -868,6 +868,16 @@ static void test_key_not_in_sandbox_or_logs(void **state)
 
 /* ------------------------------------------------------------------ */
 
+/* Before each test: a failed test leaves its sandboxes and faults behind
+ * (cmocka leaves the test at the failed assertion); clear them so that the
+ * failure does not spread. Leaks are caught by finish() in the test. */
+static int fresh_server(void **state)
+{
+    (void)state;
+    cJSON_Delete(server_call("POST", "/_test/reset", NULL));
+    return 0;
+}
+
 static void test_no_sandbox_left(void **state)
 {
     (void)state;
@@ -876,31 +886,33 @@ static void test_no_sandbox_left(void **state)
     cJSON_Delete(s);
 }
 
+#define FRESH(test) cmocka_unit_test_setup(test, fresh_server)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_missing_key_fails_before_any_request),
-        cmocka_unit_test(test_bad_config_values),
-        cmocka_unit_test(test_execute_print),
-        cmocka_unit_test(test_stdout_and_stderr_stream),
-        cmocka_unit_test(test_exception),
-        cmocka_unit_test(test_rich_results),
-        cmocka_unit_test(test_bash_language),
-        cmocka_unit_test(test_timeout_stops_the_run),
-        cmocka_unit_test(test_cancel),
-        cmocka_unit_test(test_session_files),
-        cmocka_unit_test(test_install),
-        cmocka_unit_test(test_environment_oneshot),
-        cmocka_unit_test(test_wrong_key),
-        cmocka_unit_test(test_rate_limit_then_success),
-        cmocka_unit_test(test_busy_and_server_errors),
-        cmocka_unit_test(test_connection_resets),
-        cmocka_unit_test(test_broken_streams),
-        cmocka_unit_test(test_sandbox_gone),
-        cmocka_unit_test(test_sandbox_expires),
-        cmocka_unit_test(test_request_timeout),
-        cmocka_unit_test(test_api_unreachable),
-        cmocka_unit_test(test_key_not_in_sandbox_or_logs),
+        FRESH(test_missing_key_fails_before_any_request),
+        FRESH(test_bad_config_values),
+        FRESH(test_execute_print),
+        FRESH(test_stdout_and_stderr_stream),
+        FRESH(test_exception),
+        FRESH(test_rich_results),
+        FRESH(test_bash_language),
+        FRESH(test_timeout_stops_the_run),
+        FRESH(test_cancel),
+        FRESH(test_session_files),
+        FRESH(test_install),
+        FRESH(test_environment_oneshot),
+        FRESH(test_wrong_key),
+        FRESH(test_rate_limit_then_success),
+        FRESH(test_busy_and_server_errors),
+        FRESH(test_connection_resets),
+        FRESH(test_broken_streams),
+        FRESH(test_sandbox_gone),
+        FRESH(test_sandbox_expires),
+        FRESH(test_request_timeout),
+        FRESH(test_api_unreachable),
+        FRESH(test_key_not_in_sandbox_or_logs),
         cmocka_unit_test(test_no_sandbox_left),
     };
     return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
