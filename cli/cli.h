@@ -26,8 +26,14 @@ runbox_config *cli_config(const cli_common *c);
 /* Prints "runbox: <message>" for status to stderr; returns the exit code
  * for a failed call (2 for usage/config errors, 125 for backend errors). */
 int cli_error(int status, const char *what);
-/* Installs SIGINT/SIGTERM handlers that interrupt running executions. */
-void cli_handle_signals(void);
+/* Installs handler (NULL: one that interrupts running executions) for
+ * SIGINT and SIGTERM, and ignores SIGPIPE. */
+void cli_handle_signals(void (*handler)(int));
+/* Parses a command line that takes only the common options, --help and
+ * (when json is non-NULL) --json. Returns -1 to go on, else the exit
+ * status to return (0 after --help, 2 on a usage error, printed). */
+int cli_parse_common_only(cli_common *common, int argc, char **argv,
+                          const char *help, int *json);
 /* Reads all of a stream; caller frees. NULL on error. */
 char *cli_read_all(FILE *fp, size_t *len);
 

@@ -4,29 +4,6 @@
 
 #include "cli.h"
 
-static int parse_common_only(cli_common *common, int argc, char **argv,
-                             const char *help, int *json)
-{
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_option(common, argc, argv, &i);
-        if (c < 0)
-            return 2;
-        if (c)
-            continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(help, stdout);
-            return 0;
-        }
-        if (json && !strcmp(argv[i], "--json")) {
-            *json = 1;
-            continue;
-        }
-        fprintf(stderr, "runbox: unexpected argument '%s'\n%s", argv[i], help);
-        return 2;
-    }
-    return -1;
-}
-
 static const char env_help[] =
     "usage: runbox env [-b BACKEND] [--config FILE]\n"
     "Describes a fresh sandbox as JSON: interpreter version, platform,\n"
@@ -35,13 +12,13 @@ static const char env_help[] =
 int cli_env(int argc, char **argv)
 {
     cli_common common = {0};
-    int rc = parse_common_only(&common, argc, argv, env_help, NULL);
+    int rc = cli_parse_common_only(&common, argc, argv, env_help, NULL);
     if (rc >= 0)
         return rc;
     runbox_config *cfg = cli_config(&common);
     if (!cfg)
         return 2;
-    cli_handle_signals();
+    cli_handle_signals(NULL);
     runbox_context *ctx = NULL;
     rc = runbox_context_new(&ctx, cfg);
     runbox_config_free(cfg);
@@ -116,7 +93,7 @@ int cli_backends(int argc, char **argv)
 {
     cli_common common = {0};
     list_state st = {0, 1};
-    int rc = parse_common_only(&common, argc, argv, backends_help, &st.json);
+    int rc = cli_parse_common_only(&common, argc, argv, backends_help, &st.json);
     if (rc >= 0)
         return rc;
     runbox_config *cfg = cli_config(&common);
@@ -150,7 +127,7 @@ static void print_entry(void *ud, const char *key, const char *value,
 int cli_config_cmd(int argc, char **argv)
 {
     cli_common common = {0};
-    int rc = parse_common_only(&common, argc, argv, config_help, NULL);
+    int rc = cli_parse_common_only(&common, argc, argv, config_help, NULL);
     if (rc >= 0)
         return rc;
     runbox_config *cfg = cli_config(&common);

@@ -129,7 +129,7 @@ int cli_run(int argc, char **argv)
         free(code);
         return 2;
     }
-    cli_handle_signals();
+    cli_handle_signals(NULL);
     runbox_context *ctx = NULL;
     int rc = runbox_context_new(&ctx, cfg);
     runbox_config_free(cfg);
@@ -199,7 +199,7 @@ int cli_install(int argc, char **argv)
     runbox_config *cfg = cli_config(&common);
     if (!cfg)
         return 2;
-    cli_handle_signals();
+    cli_handle_signals(NULL);
     runbox_context *ctx = NULL;
     int rc = runbox_context_new(&ctx, cfg);
     runbox_config_free(cfg);

@@ -62,11 +62,11 @@ static void cli_on_signal(int sig)
     runbox_interrupt();
 }
 
-void cli_handle_signals(void)
+void cli_handle_signals(void (*handler)(int))
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = cli_on_signal;
+    sa.sa_handler = handler ? handler : cli_on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -99,4 +99,28 @@ char *cli_read_all(FILE *fp, size_t *len)
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+int cli_parse_common_only(cli_common *common, int argc, char **argv,
+                          const char *help, int *json)
+{
+    for (int i = 1; i < argc; i++) {
+        int c = cli_common_option(common, argc, argv, &i);
+        if (c < 0)
+            return 2;
+        if (c)
+            continue;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(help, stdout);
+            return 0;
+        }
+        if (json && !strcmp(argv[i], "--json")) {
+            *json = 1;
+            continue;
+        }
+        fprintf(stderr, "runbox %s: unexpected argument '%s'\n%s", argv[0],
+                argv[i], help);
+        return 2;
+    }
+    return -1;
 }

@@ -359,7 +359,7 @@ int cli_compare(int argc, char **argv)
     runbox_config *cfg = cli_config(&o.common);
     if (!cfg)
         return 2;
-    cli_handle_signals();
+    cli_handle_signals(NULL);
     cmp_list found = {0}, cols = {0};
     cmp_progress(&o, "backends", "probing");
     rc = runbox_backends_list(cfg, cmp_on_backend, &found);

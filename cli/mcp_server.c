@@ -335,13 +335,7 @@ static void mcp_on_signal(int sig)
 static void mcp_install_signals(mcp_server *s)
 {
     mcp_signal_fd = s->wake[1];
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = mcp_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_handle_signals(mcp_on_signal);
 }
 
 /* Reads and answers until end of input, a signal, or a closed stdout. */
@@ -415,20 +409,9 @@ static void mcp_shutdown(mcp_server *s)
 int cli_mcp(int argc, char **argv)
 {
     cli_common common = {0};
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_option(&common, argc, argv, &i);
-        if (c < 0)
-            return 2;
-        if (c)
-            continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(mcp_help, stdout);
-            return 0;
-        }
-        fprintf(stderr, "runbox mcp: unknown argument %s (see runbox mcp "
-                        "--help)\n", argv[i]);
-        return 2;
-    }
+    int rc = cli_parse_common_only(&common, argc, argv, mcp_help, NULL);
+    if (rc >= 0)
+        return rc;
     /* A broken configuration must not stop the server from starting: the
      * client would only see a dead process. Tool calls report it. */
     runbox_config *cfg = cli_config(&common);
