@@ -287,9 +287,7 @@ int e2b_install(void *sandbox, const char *spec,
                                 "--", spec, NULL};
     int exit_code = 0;
     e2b_abort aborted = E2B_ABORT_NONE;
-    snprintf(out->isolation, sizeof(out->isolation),
-             "e2b microVM (Firecracker), template %s", sb->st->template_id);
-    out->limits_applied = RUNBOX_LIMIT_WALL;
+    e2b_outcome_init(sb, out);
     int rc = e2b_process_run(sb, argv, req->io, req->deadline, NULL, NULL,
                              &exit_code, &aborted);
     if (rc != RUNBOX_OK)

@@ -238,10 +238,7 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
         .io = req->io,
     };
     e2b_response resp = {0};
-    snprintf(out->isolation, sizeof(out->isolation),
-             "e2b microVM (Firecracker), template %s", sb->st->template_id);
-    out->limits_applied = RUNBOX_LIMIT_WALL |
-                          (sb->network_off ? RUNBOX_LIMIT_NETWORK : 0);
+    e2b_outcome_init(sb, out);
     int rc = e2b_http(sb, &hreq, &resp);
     free(body);
     if (rc != RUNBOX_OK) {

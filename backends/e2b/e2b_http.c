@@ -558,6 +558,15 @@ int e2b_http_fail_status(e2b_sandbox *sb, const e2b_request *req,
                       e2b_service_name(req->service), s, req->what, text);
 }
 
+void e2b_outcome_init(const e2b_sandbox *sb, runbox_exec_outcome *out)
+{
+    snprintf(out->isolation, sizeof(out->isolation),
+             "e2b microVM (Firecracker), template %s", sb->st->template_id);
+    /* The deadline is ours; the network switch was applied at creation. */
+    out->limits_applied = RUNBOX_LIMIT_WALL |
+                          (sb->network_off ? RUNBOX_LIMIT_NETWORK : 0);
+}
+
 void e2b_outcome_aborted(e2b_abort why, const runbox_exec_request *req,
                          runbox_exec_outcome *out)
 {

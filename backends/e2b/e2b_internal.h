@@ -121,6 +121,8 @@ int e2b_http_fail_status(e2b_sandbox *sb, const e2b_request *req,
 /* For transfers that ended early (connection dropped mid-stream). */
 int e2b_http_fail_transfer(e2b_sandbox *sb, const e2b_request *req,
                            const e2b_response *resp);
+/* What every run in sb reports: isolation and the limits applied. */
+void e2b_outcome_init(const e2b_sandbox *sb, runbox_exec_outcome *out);
 /* Fills out for a run stopped by deadline or cancellation. */
 void e2b_outcome_aborted(e2b_abort why, const runbox_exec_request *req,
                          runbox_exec_outcome *out);
