@@ -778,10 +778,17 @@ static void test_sandbox_expires(void **state)
     runbox_exec_options o = {.code = "print(1)"};
     assert_non_null(ctx);
     assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
-    runbox_result_init(&r);
-    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+    cJSON *st = server_call("GET", "/_test/stats", NULL);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(st,
+                                                             "last_create"),
+                                         "timeout")
+                         ->valueint,
+                     1);
+    cJSON_Delete(st);
     usleep(1500000);
+    runbox_result_init(&r);
     assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_EGONE);
+    assert_int_equal(live_sandboxes(), 0);
     runbox_result_clear(&r);
     runbox_session_close(s);
     finish(ctx);
