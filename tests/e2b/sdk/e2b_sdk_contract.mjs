@@ -139,6 +139,19 @@ try {
     if (!items.some((s) => s.sandboxId === sbx.sandboxId)) throw new Error('sandbox not listed');
     return `${items.length} listed`;
   });
+  await check('connect', async () => {
+    const again = await Sandbox.connect(sbx.sandboxId, { timeoutMs: 90000 });
+    const ex = await again.runCode('print(2)');
+    expectEq(ex.logs.stdout, ['2\n'], 'stdout');
+  });
+  await check('code context', async () => {
+    const ctx = await sbx.createCodeContext({ language: 'python' });
+    const ex = await sbx.runCode('print(3)', { context: ctx });
+    expectEq(ex.logs.stdout, ['3\n'], 'stdout');
+    const listed = await sbx.listCodeContexts();
+    if (!listed.some((c) => c.id === ctx.id)) throw new Error('context not listed');
+    await sbx.removeCodeContext(ctx.id);
+  });
   await check('kill', async () => {
     expectEq(await sbx.kill(), true, 'kill');
     expectEq((await stats()).live_sandboxes, 0, 'live sandboxes after kill');
