@@ -368,10 +368,14 @@ static cJSON *mcp_install_package(const mcp_tool_env *env, const cJSON *args)
         rc = mcp_target_open(env, NULL, &t, why, sizeof why);
     if (rc)
         return mcp_tool_fail("%s", why);
+    runbox_exec_options opt = {0};
+    opt.on_output = env->on_output;
+    opt.userdata = env->userdata;
+    opt.cancel = env->cancel;
     runbox_result r;
     runbox_result_init(&r);
-    rc = t.session ? runbox_session_install(t.session, spec, &r)
-                   : runbox_install_package(t.ctx, spec, &r);
+    rc = t.session ? runbox_session_install_opt(t.session, spec, &opt, &r)
+                   : runbox_install_package_opt(t.ctx, spec, &opt, &r);
     mcp_target_close(env, &t, rc);
     char preface[512];
     if (sessionless)

@@ -232,7 +232,7 @@ RUNBOX_API int runbox_execute(runbox_context *c, const runbox_exec_options *opt,
 }
 
 static int rb_install(runbox_context *c, void *sandbox, const char *spec,
-                      runbox_result *r)
+                      const runbox_exec_options *given, runbox_result *r)
 {
     int rc = runbox_package_spec_check(spec);
     if (!rc)
@@ -245,15 +245,28 @@ static int rb_install(runbox_context *c, void *sandbox, const char *spec,
         return rc;
     }
     runbox_exec_options opt = {0};
+    if (given) {
+        opt.timeout = given->timeout;
+        opt.on_output = given->on_output;
+        opt.userdata = given->userdata;
+        opt.cancel = given->cancel;
+    }
     return rb_run(c, sandbox, &opt, spec, r);
 }
 
 RUNBOX_API int runbox_install_package(runbox_context *c, const char *spec,
                                       runbox_result *r)
 {
+    return runbox_install_package_opt(c, spec, NULL, r);
+}
+
+RUNBOX_API int runbox_install_package_opt(runbox_context *c, const char *spec,
+                                          const runbox_exec_options *opt,
+                                          runbox_result *r)
+{
     if (!c || !r)
         return rb_fail(RUNBOX_EINVAL, "runbox_install_package: NULL argument");
-    return rb_install(c, NULL, spec, r);
+    return rb_install(c, NULL, spec, opt, r);
 }
 
 cJSON *rb_limits_json(const runbox_limits *l, uint32_t applied);
@@ -349,9 +362,16 @@ RUNBOX_API int runbox_session_execute(runbox_session *s,
 RUNBOX_API int runbox_session_install(runbox_session *s, const char *spec,
                                       runbox_result *r)
 {
+    return runbox_session_install_opt(s, spec, NULL, r);
+}
+
+RUNBOX_API int runbox_session_install_opt(runbox_session *s, const char *spec,
+                                          const runbox_exec_options *opt,
+                                          runbox_result *r)
+{
     if (!s || !r)
         return rb_fail(RUNBOX_EINVAL, "runbox_session_install: NULL argument");
-    return rb_install(s->ctx, s->sandbox, spec, r);
+    return rb_install(s->ctx, s->sandbox, spec, opt, r);
 }
 
 RUNBOX_API int runbox_session_environment(runbox_session *s, char **json)

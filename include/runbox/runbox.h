@@ -269,6 +269,12 @@ int runbox_execute(runbox_context *ctx, const runbox_exec_options *opt,
 int runbox_install_package(runbox_context *ctx, const char *spec,
                            runbox_result *r);
 
+/* As runbox_install_package, with opt's timeout, cancel flag and output
+ * callback (its code and language are ignored). opt may be NULL. */
+int runbox_install_package_opt(runbox_context *ctx, const char *spec,
+                               const runbox_exec_options *opt,
+                               runbox_result *r);
+
 /* Describes a fresh sandbox as JSON: interpreter version, platform,
  * installed packages, backend name, limits in force. *json caller-owned. */
 int runbox_get_environment(runbox_context *ctx, char **json);
@@ -300,6 +306,11 @@ int runbox_session_execute(runbox_session *s, const runbox_exec_options *opt,
                            runbox_result *r);
 int runbox_session_install(runbox_session *s, const char *spec,
                            runbox_result *r);
+/* As runbox_session_install, with opt's timeout, cancel flag and output
+ * callback (its code and language are ignored). opt may be NULL. */
+int runbox_session_install_opt(runbox_session *s, const char *spec,
+                               const runbox_exec_options *opt,
+                               runbox_result *r);
 int runbox_session_environment(runbox_session *s, char **json);
 /* Files inside the sandbox; a relative path is relative to the sandbox's
  * work directory. read: *data caller-owned (free()), NUL-terminated, *len

@@ -412,6 +412,16 @@ static void test_install(void **state)
     runbox_exec_options opt = {.code = "import rbdemo; print(rbdemo.VALUE)"};
     assert_int_equal(runbox_session_execute(s, &opt, &r), RUNBOX_OK);
     assert_string_equal(r.out.data, "42\n");
+    /* The install honours a cancel flag and a timeout like an execution. */
+    volatile int stop = 1;
+    runbox_exec_options iopt = {.cancel = &stop};
+    assert_int_equal(runbox_session_install_opt(s, "rbdemo==1.0", &iopt, &r),
+                     RUNBOX_ECANCELED);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_CANCELED);
+    iopt.cancel = NULL;
+    iopt.timeout = 0.05;
+    assert_int_equal(runbox_session_install_opt(s, "rbdemo==1.0", &iopt, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
     /* A version that does not exist: pip's failure is data, not a crash. */
     assert_int_equal(runbox_session_install(s, "rbdemo==9.9", &r), RUNBOX_OK);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_EXIT_NONZERO);
