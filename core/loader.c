@@ -43,21 +43,26 @@ typedef void (*rb_dir_cb)(void *ud, const char *dir);
 typedef struct rb_dirs_seen {
     rb_dir_cb cb;
     void *ud;
-    char seen[16][PATH_MAX];
+    dev_t dev[16];
+    ino_t ino[16];
     int n;
 } rb_dirs_seen;
 
+/* Same folder = same device and inode: one stat, where realpath would
+ * read every component (this runs on every cold start). */
 static void rb_visit_once(rb_dirs_seen *v, const char *dir)
 {
-    char real[PATH_MAX];
-    if (!realpath(dir, real))
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
         return;
     for (int i = 0; i < v->n; i++)
-        if (!strcmp(v->seen[i], real))
+        if (v->dev[i] == st.st_dev && v->ino[i] == st.st_ino)
             return;
-    if (v->n < 16)
-        snprintf(v->seen[v->n++], PATH_MAX, "%s", real);
-    v->cb(v->ud, real);
+    if (v->n < 16) {
+        v->dev[v->n] = st.st_dev;
+        v->ino[v->n++] = st.st_ino;
+    }
+    v->cb(v->ud, dir);
 }
 
 static void rb_each_search_dir(const runbox_config *cfg, rb_dir_cb cb, void *ud)

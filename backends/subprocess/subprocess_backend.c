@@ -24,6 +24,18 @@ static const char *const sp_config_keys[] = {
 
 /* ---- configuration ---- */
 
+static unsigned sp_read_id(const char *path)
+{
+    unsigned id = 65534;
+    FILE *fp = fopen(path, "r");
+    if (fp) {
+        if (fscanf(fp, "%u", &id) != 1)
+            id = 65534;
+        fclose(fp);
+    }
+    return id;
+}
+
 static int sp_read_config(sp_backend *b)
 {
     const runbox_host *host = b->host;
@@ -33,15 +45,17 @@ static int sp_read_config(sp_backend *b)
     b->run_uid = getuid();
     b->run_gid = getgid();
     const char *v = host->config_get(h, "user");
-    if (geteuid() == 0) {
-        const char *name = v && *v ? v : "nobody";
-        struct passwd *pw = getpwnam(name);
+    if (geteuid() == 0 && v && *v) {
+        struct passwd *pw = getpwnam(v);
         if (!pw)
-            return v ? host->config_error(h, "user", "no such user")
-                     : host->fail(h, RUNBOX_ECONFIG, "user 'nobody' does not "
-                                  "exist: set user in [subprocess]");
+            return host->config_error(h, "user", "no such user");
         b->run_uid = pw->pw_uid;
         b->run_gid = pw->pw_gid;
+    } else if (geteuid() == 0) {
+        /* The kernel's own "nobody" (the overflow ids): no user database
+         * lookup on every cold start. */
+        b->run_uid = (uid_t)sp_read_id("/proc/sys/kernel/overflowuid");
+        b->run_gid = (gid_t)sp_read_id("/proc/sys/kernel/overflowgid");
     }
 
     v = host->config_get(h, "python");

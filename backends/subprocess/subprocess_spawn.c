@@ -2,23 +2,23 @@
  *
  * Process layout:
  *
- *   runbox thread ──fork──> shim ──clone(new user,pid,net,mount,ipc ns)──> init (pid 1)
- *                                                                          └─fork─> code
- *   runbox thread ──fork──> shim (child subreaper) ──fork──> code          (isolation none)
+ *   runbox thread ──clone(new user, pid, net, mount, ipc ns)──> init (pid 1) ──> code
+ *   runbox thread ──fork──> shim (child subreaper) ──vfork──> code   (isolation none)
  *
- * The shim exists so that the runbox process (possibly multithreaded, as
- * the MCP server is) never has to do namespace or reaping work itself, and
- * so that killing the whole tree is one message: SIGTERM to the shim.
- * With namespaces, the tree dies with its pid-1 init, even descendants
- * that called setsid or double-forked. Without them the shim is a child
- * subreaper: orphans are re-parented to it and it kills them until none is
- * left. Either way the shim reports only after the tree is gone, so
- * runbox never waits on a pipe a grandchild still holds.
+ * With namespaces the tree dies with its pid-1 init, even descendants that
+ * called setsid or double-forked: killing init is killing the tree. init is
+ * cloned straight from runbox (which may be multithreaded, as the MCP
+ * server is), so it and the code's pre-exec steps use only
+ * async-signal-safe calls and raw clone, never glibc's fork.
+ * Without namespaces a shim process is the child subreaper: orphans are
+ * re-parented to it and it kills them until none is left, so that one
+ * SIGTERM to the shim ends everything. Either supervisor reports the code's
+ * status only once the tree is gone, so runbox never waits on a pipe a
+ * grandchild still holds.
  */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
@@ -37,16 +37,6 @@
 #include "subprocess.h"
 
 #define SP_NS_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC)
-
-/* What the shim tells runbox when the tree is gone. */
-typedef struct sp_report {
-    int setup_failed;  /* the code never started; msg says why */
-    int killed;        /* the shim killed the tree on request */
-    int wstatus;       /* the code's wait status */
-    int namespaces;    /* 1 if namespaces were applied */
-    double cpu;        /* CPU seconds of the whole tree */
-    char msg[256];
-} sp_report;
 
 /* Failure messages from the about-to-exec side travel as an errno plus a
  * fixed step name, so that no formatting happens after clone. */
@@ -116,9 +106,10 @@ static void sp_become_code(const sp_child_plan *p)
     if (chdir(p->s->dir) < 0)
         sp_setup_fail(p->errpipe_w, "enter the work directory");
     if (p->drop_uid) {
-        if (setgroups(0, NULL) < 0 ||
-            setresgid(p->s->b->run_gid, p->s->b->run_gid, p->s->b->run_gid) < 0 ||
-            setresuid(p->s->b->run_uid, p->s->b->run_uid, p->s->b->run_uid) < 0)
+        uid_t u = p->s->b->run_uid;
+        gid_t g = p->s->b->run_gid;
+        if (syscall(SYS_setgroups, 0, NULL) < 0 ||
+            syscall(SYS_setresgid, g, g, g) < 0 || syscall(SYS_setresuid, u, u, u) < 0)
             sp_setup_fail(p->errpipe_w, "drop privileges");
     }
     sp_apply_rlimits(p->sp->limits);
@@ -128,14 +119,17 @@ static void sp_become_code(const sp_child_plan *p)
 }
 
 /* pid 1 of the new namespaces: set up the mount namespace, start the code,
- * reap everything, report the code's status, exit (which kills the rest). */
-static int sp_init_main(const sp_child_plan *p, int sync_r, int init_w)
+ * reap everything, report the code's wait status, exit (which kills the
+ * rest of the namespace). */
+static void sp_init_main(const sp_child_plan *p, int sync_r, int report_w)
 {
     char c;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (read(sync_r, &c, 1) != 1) /* wait for the uid/gid maps */
         _exit(127);
-    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+    /* Raw syscalls: glibc's setresuid would try to signal the threads of
+     * the (possibly multithreaded) process this one was cloned from. */
+    if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
         sp_setup_fail(p->errpipe_w, "become root in the user namespace");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         sp_setup_fail(p->errpipe_w, "make mounts private");
@@ -149,18 +143,17 @@ static int sp_init_main(const sp_child_plan *p, int sync_r, int init_w)
         if (strncmp(p->s->dir, hide[i], n) && strncmp(p->sp->argv[0], hide[i], n))
             mount("tmpfs", hide[i], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m");
     }
-    pid_t code = fork();
+    pid_t code = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
     if (code < 0)
-        sp_setup_fail(p->errpipe_w, "fork the code");
+        sp_setup_fail(p->errpipe_w, "start the code");
     if (code == 0)
         sp_become_code(p);
-    int st = 0, code_status = 0;
+    int st = 0;
     pid_t r;
     while ((r = waitpid(-1, &st, 0)) != code)
         if (r < 0 && errno != EINTR)
-            break;
-    code_status = st;
-    if (write(init_w, &code_status, sizeof code_status) < 0)
+            _exit(127);
+    if (write(report_w, &st, sizeof st) != sizeof st)
         _exit(127);
     _exit(0);
 }
@@ -233,89 +226,26 @@ static void sp_sweep_orphans(void)
     }
 }
 
-static double sp_children_cpu(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_CHILDREN, &ru))
-        return -1;
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-/* The shim: starts the tree, waits, kills on SIGTERM, reports. */
-static void sp_shim_main(sp_child_plan *p, int report_w, int want_ns)
+/* The shim (no namespaces): starts the code as a child subreaper, waits,
+ * kills the whole tree on SIGTERM or when the code ends, reports. */
+static void sp_shim_main(sp_child_plan *p, int report_w)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
-
-    sp_report rep;
-    memset(&rep, 0, sizeof rep);
-    int errp[2], syncp[2] = {-1, -1}, initp[2] = {-1, -1};
-    /* Kept above fd 3, which the code's memfd takes in the child. */
-    if (pipe2(errp, O_CLOEXEC) < 0)
-        _exit(127);
-    for (int i = 0; i < 2; i++)
-        if (errp[i] <= 3) {
-            int fd = fcntl(errp[i], F_DUPFD_CLOEXEC, 10);
-            close(errp[i]);
-            errp[i] = fd;
-        }
-    p->errpipe_w = errp[1];
-    pid_t top = -1;
-    if (want_ns && pipe2(syncp, O_CLOEXEC) == 0 && pipe2(initp, O_CLOEXEC) == 0) {
-        int flags = SP_NS_FLAGS | (p->sp->network ? 0 : CLONE_NEWNET);
-        top = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
-        if (top == 0) {
-            close(syncp[1]);
-            close(initp[0]);
-            sp_init_main(p, syncp[0], initp[1]);
-        }
-        if (top > 0) {
-            close(syncp[0]);
-            close(initp[1]);
-            uid_t ou = p->s->b->run_uid;
-            gid_t og = p->s->b->run_gid;
-            if (sp_write_maps(top, ou, og) < 0) {
-                kill(top, SIGKILL);
-                waitpid(top, NULL, 0);
-                snprintf(rep.msg, sizeof rep.msg, "cannot write the user "
-                         "namespace maps: %s", strerror(errno));
-                rep.setup_failed = 1;
-                goto report;
-            }
-            if (write(syncp[1], "g", 1) != 1) {
-                /* init is gone; its status tells the rest */
-            }
-            close(syncp[1]);
-            rep.namespaces = 1;
-        } else if (p->s->b->isolation == SP_ISOLATION_NAMESPACES) {
-            snprintf(rep.msg, sizeof rep.msg, "cannot create namespaces (%s); "
-                     "set isolation = none in [subprocess] to run without",
-                     strerror(errno));
-            rep.setup_failed = 1;
-            goto report;
-        }
-    }
-    if (top <= 0) {
-        /* No namespaces: a subreaper collects everything the code leaves. */
-        prctl(PR_SET_CHILD_SUBREAPER, 1);
-        p->drop_uid = geteuid() == 0 && p->s->b->run_uid != 0;
-        top = fork();
-        if (top == 0)
-            sp_become_code(p);
-        if (top < 0) {
-            snprintf(rep.msg, sizeof rep.msg, "cannot fork: %s", strerror(errno));
-            rep.setup_failed = 1;
-            goto report;
-        }
-    }
-    close(errp[1]);
-
-    int st = 0;
+    p->drop_uid = geteuid() == 0 && p->s->b->run_uid != 0;
+    /* vfork: the shim waits anyway until the code has exec'd. */
+    pid_t top = vfork();
+    if (top == 0)
+        sp_become_code(p);
+    if (top < 0)
+        sp_setup_fail(p->errpipe_w, "start the code");
+    close(p->errpipe_w);
+    int st = 0, killed = 0;
     for (;;) {
         pid_t r;
         int done = 0;
@@ -326,33 +256,15 @@ static void sp_shim_main(sp_child_plan *p, int report_w, int want_ns)
             }
         if (done || (r < 0 && errno == ECHILD))
             break;
-        if (sigwaitinfo(&set, NULL) == SIGTERM && !rep.killed) {
-            rep.killed = 1;
+        if (sigwaitinfo(&set, NULL) == SIGTERM && !killed) {
+            killed = 1;
             kill(-top, SIGKILL);
             kill(top, SIGKILL);
         }
     }
-    rep.wstatus = st;
-    if (rep.namespaces) {
-        int code_status;
-        if (read(initp[0], &code_status, sizeof code_status) == sizeof code_status)
-            rep.wstatus = code_status;
-        else if (!rep.killed)
-            rep.wstatus = st;
-    } else {
-        kill(-top, SIGKILL);
-        sp_sweep_orphans();
-    }
-    sp_setup_error se;
-    if (read(errp[0], &se, sizeof se) == sizeof se) {
-        se.step[sizeof se.step - 1] = '\0';
-        snprintf(rep.msg, sizeof rep.msg, "cannot %s: %s", se.step,
-                 strerror(se.err));
-        rep.setup_failed = 1;
-    }
-report:
-    rep.cpu = sp_children_cpu();
-    if (write(report_w, &rep, sizeof rep) < 0)
+    kill(-top, SIGKILL);
+    sp_sweep_orphans();
+    if (!killed && write(report_w, &st, sizeof st) != sizeof st)
         _exit(127);
     _exit(0);
 }
@@ -387,21 +299,22 @@ static char **sp_build_env(const sp_sandbox *s)
     size_t n = 0;
     while (b->pass_env && b->pass_env[n])
         n++;
-    char **env = calloc(n + 10, sizeof *env);
+    char **env = calloc(n + 12, sizeof *env);
     if (!env)
         return NULL;
     size_t i = 0;
-    char pypath[9000];
-    if (b->packages_dir[0])
-        snprintf(pypath, sizeof pypath, "PYTHONPATH=%s/.packages:%s", s->dir,
-                 b->packages_dir);
-    else
-        snprintf(pypath, sizeof pypath, "PYTHONPATH=%s/.packages", s->dir);
+    /* Imports resolve in the work directory (as with python -c), then in
+     * the installed packages; PYTHONSAFEPATH drops the script's own
+     * directory, which for the code's memfd would be "/". */
+    char pypath[13000];
+    snprintf(pypath, sizeof pypath, "PYTHONPATH=%s:%s/.packages%s%s", s->dir,
+             s->dir, b->packages_dir[0] ? ":" : "", b->packages_dir);
     char home[4200], tmp[4200];
     snprintf(home, sizeof home, "HOME=%s", s->dir);
     snprintf(tmp, sizeof tmp, "TMPDIR=%s", s->dir);
     const char *fixed[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
                            "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1",
+                           "PYTHONSAFEPATH=1",
                            "PIP_DISABLE_PIP_VERSION_CHECK=1", home, tmp, pypath};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
         env[i++] = strdup(fixed[k]);
@@ -425,10 +338,10 @@ static void sp_free_env(char **env)
     free(env);
 }
 
-static void sp_describe(char *buf, size_t size, const sp_report *rep,
+static void sp_describe(char *buf, size_t size, int namespaces,
                         const sp_spawn *sp, const sp_backend *b)
 {
-    if (rep->namespaces)
+    if (namespaces)
         snprintf(buf, size, "namespaces(user,pid,%smount,ipc), uid %u on the host",
                  sp->network ? "" : "net,", (unsigned)b->run_uid);
     else if (geteuid() == 0 && b->run_uid != 0)
@@ -437,43 +350,114 @@ static void sp_describe(char *buf, size_t size, const sp_report *rep,
         snprintf(buf, size, "none: process tree as the calling user");
 }
 
+/* Starts init in new namespaces. Returns its pid, 0 when the kernel
+ * refuses namespaces (errno says why), -1 on a failure after creation. */
+static pid_t sp_start_init(sp_child_plan *p, int report_w)
+{
+    int syncp[2];
+    if (pipe2(syncp, O_CLOEXEC) < 0)
+        return -1;
+    int flags = SP_NS_FLAGS | (p->sp->network ? 0 : CLONE_NEWNET);
+    pid_t init = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (init == 0) {
+        close(syncp[1]);
+        sp_init_main(p, syncp[0], report_w);
+    }
+    int e = errno;
+    close(syncp[0]);
+    if (init < 0) {
+        close(syncp[1]);
+        errno = e;
+        return 0;
+    }
+    int ok = sp_write_maps(init, p->s->b->run_uid, p->s->b->run_gid) == 0;
+    e = errno;
+    ok = ok && write(syncp[1], "g", 1) == 1;
+    close(syncp[1]);
+    if (!ok) {
+        kill(init, SIGKILL);
+        waitpid(init, NULL, 0);
+        errno = e;
+        return -1;
+    }
+    return init;
+}
+
+static void sp_close_pair(int fds[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+}
+
+/* fd 3 is the code's in the child: keep our pipes clear of it. */
+static int sp_pipe_above_3(int fds[2])
+{
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    for (int i = 0; i < 2; i++)
+        if (fds[i] <= 3) {
+            int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+            close(fds[i]);
+            fds[i] = fd;
+            if (fd < 0)
+                return -1;
+        }
+    return 0;
+}
+
 int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
 {
     const runbox_host *host = s->b->host;
     int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep_p[2] = {-1, -1};
+    int setup_p[2] = {-1, -1};
     int code_fd = -1, devnull = -1, rc = RUNBOX_OK;
     char **envp = sp_build_env(s);
     if (!envp)
         return host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
-    if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) ||
-        pipe2(rep_p, O_CLOEXEC) ||
+    if (sp_pipe_above_3(out_p) || sp_pipe_above_3(err_p) ||
+        sp_pipe_above_3(rep_p) || sp_pipe_above_3(setup_p) ||
         (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
         (sp->code && (code_fd = sp_code_fd(sp->code, sp->code_len)) < 0)) {
         rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot set up the child's "
                         "pipes: %s", strerror(errno));
         goto done;
     }
-    int want_ns = s->b->isolation != SP_ISOLATION_NONE;
-    sp_child_plan plan = {s, sp, envp, out_p[1], err_p[1], code_fd, devnull, -1, 0};
-    pid_t shim = fork();
-    if (shim < 0) {
-        rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot fork: %s", strerror(errno));
-        goto done;
+    sp_child_plan plan = {s, sp, envp, out_p[1], err_p[1], code_fd, devnull,
+                          setup_p[1], 0};
+    /* The supervisor: init (killed with SIGKILL, which ends the namespace)
+     * or the shim (asked with SIGTERM, so that it can sweep). */
+    pid_t sup = 0;
+    int namespaces = 0;
+    if (s->b->isolation != SP_ISOLATION_NONE) {
+        sup = sp_start_init(&plan, rep_p[1]);
+        if (sup < 0 || (sup == 0 && s->b->isolation == SP_ISOLATION_NAMESPACES)) {
+            rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "cannot create "
+                            "namespaces (%s); set isolation = none in "
+                            "[subprocess] to run without", strerror(errno));
+            goto done;
+        }
+        namespaces = sup > 0;
     }
-    if (shim == 0) {
-        close(out_p[0]);
-        close(err_p[0]);
-        close(rep_p[0]);
-        sp_shim_main(&plan, rep_p[1], want_ns);
+    if (!sup) {
+        sup = fork();
+        if (sup == 0)
+            sp_shim_main(&plan, rep_p[1]);
+        if (sup < 0) {
+            rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot fork: %s",
+                            strerror(errno));
+            goto done;
+        }
     }
     close(out_p[1]);
     close(err_p[1]);
     close(rep_p[1]);
-    out_p[1] = err_p[1] = rep_p[1] = -1;
+    close(setup_p[1]);
+    out_p[1] = err_p[1] = rep_p[1] = setup_p[1] = -1;
 
-    sp_report rep;
-    memset(&rep, 0, sizeof rep);
-    int have_report = 0, report_eof = 0, out_open = 1, err_open = 1;
+    int wstatus = 0, have_report = 0, report_eof = 0, out_open = 1, err_open = 1;
     int timed_out = 0, cancelled = 0;
     double kill_at = 0, report_at = 0;
     char buf[65536];
@@ -484,11 +468,11 @@ int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
         if (!kill_at && sp->io && host->cancelled(sp->io))
             cancelled = 1;
         if ((timed_out || cancelled) && !kill_at) {
-            kill(shim, SIGTERM);
+            kill(sup, namespaces ? SIGKILL : SIGTERM);
             kill_at = now;
         }
         if (kill_at && now - kill_at > 2.0)
-            kill(shim, SIGKILL); /* the shim itself is stuck */
+            kill(sup, SIGKILL); /* the shim itself is stuck */
         /* The tree is gone once reported; give stray buffered output a
          * moment, never an unbounded wait. */
         if (report_eof && report_at && now - report_at > 0.5)
@@ -516,29 +500,36 @@ int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
             }
         }
         if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t got = read(rep_p[0], &rep, sizeof rep);
-            if (got == sizeof rep)
+            if (read(rep_p[0], &wstatus, sizeof wstatus) == sizeof wstatus)
                 have_report = 1;
             report_eof = 1;
             report_at = host->now();
         }
     }
+    /* The supervisor's rusage covers everything it reaped: the code too. */
     int st;
-    while (waitpid(shim, &st, 0) < 0 && errno == EINTR)
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(sup, &st, 0, &ru) < 0 && errno == EINTR)
         ;
+    out->cpu_seconds = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 
-    if (!have_report) {
+    sp_setup_error se;
+    if (!timed_out && !cancelled &&
+        read(setup_p[0], &se, sizeof se) == sizeof se) {
+        se.step[sizeof se.step - 1] = '\0';
+        rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "subprocess backend "
+                        "cannot %s (%s): %s", se.step, sp->argv[0],
+                        strerror(se.err));
+        goto done;
+    }
+    if (!have_report && !timed_out && !cancelled) {
         rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "the process supervisor "
                         "died unexpectedly (status %d)", st);
         goto done;
     }
-    if (rep.setup_failed && !rep.killed) {
-        rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "subprocess backend %s",
-                        rep.msg);
-        goto done;
-    }
-    sp_describe(out->isolation, sizeof out->isolation, &rep, sp, s->b);
-    out->cpu_seconds = rep.cpu;
+    sp_describe(out->isolation, sizeof out->isolation, namespaces, sp, s->b);
     const runbox_limits *l = sp->limits;
     out->limits_applied = RUNBOX_LIMIT_WALL |
         (l->cpu_seconds > 0 ? RUNBOX_LIMIT_CPU : 0) |
@@ -546,7 +537,7 @@ int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
         (l->processes ? RUNBOX_LIMIT_PROCESSES : 0) |
         (l->file_bytes ? RUNBOX_LIMIT_FILE_SIZE : 0) |
         (l->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0) |
-        (rep.namespaces && !sp->network ? RUNBOX_LIMIT_NETWORK : 0);
+        (namespaces && !sp->network ? RUNBOX_LIMIT_NETWORK : 0);
     out->exit_code = -1;
     if (timed_out) {
         out->verdict = RUNBOX_VERDICT_TIMEOUT;
@@ -559,26 +550,26 @@ int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
         out->signal = SIGKILL;
         snprintf(out->message, sizeof out->message, "cancelled; the whole "
                  "process tree was killed");
-    } else if (WIFEXITED(rep.wstatus)) {
-        out->exit_code = WEXITSTATUS(rep.wstatus);
+    } else if (WIFEXITED(wstatus)) {
+        out->exit_code = WEXITSTATUS(wstatus);
         out->verdict = out->exit_code ? RUNBOX_VERDICT_EXIT_NONZERO
                                       : RUNBOX_VERDICT_OK;
-    } else if (WIFSIGNALED(rep.wstatus)) {
-        out->signal = WTERMSIG(rep.wstatus);
+    } else if (WIFSIGNALED(wstatus)) {
+        out->signal = WTERMSIG(wstatus);
         out->verdict = RUNBOX_VERDICT_SIGNALED;
         if (out->signal == SIGXCPU ||
-            (out->signal == SIGKILL && l->cpu_seconds > 0 && rep.cpu >= l->cpu_seconds)) {
+            (out->signal == SIGKILL && l->cpu_seconds > 0 &&
+             out->cpu_seconds >= l->cpu_seconds)) {
             out->verdict = RUNBOX_VERDICT_TIMEOUT;
             snprintf(out->message, sizeof out->message, "CPU time limit of "
                      "%gs reached", l->cpu_seconds);
         }
     }
 done:
-    for (int i = 0; i < 2; i++) {
-        if (out_p[i] >= 0) close(out_p[i]);
-        if (err_p[i] >= 0) close(err_p[i]);
-        if (rep_p[i] >= 0) close(rep_p[i]);
-    }
+    sp_close_pair(out_p);
+    sp_close_pair(err_p);
+    sp_close_pair(rep_p);
+    sp_close_pair(setup_p);
     if (code_fd >= 0)
         close(code_fd);
     if (devnull >= 0)

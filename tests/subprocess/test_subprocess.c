@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,7 +340,11 @@ static void test_session_files(void **state)
     assert_int_equal(runbox_session_write_file(s, "data/in.txt", "hello", 5), RUNBOX_OK);
     runbox_result r;
     runbox_result_init(&r);
-    runbox_exec_options opt = {.code = "t = open('data/in.txt').read()\n"
+    /* Modules written into the sandbox are importable, as with python -c. */
+    assert_int_equal(runbox_session_write_file(s, "helper.py", "X = 7\n", 6), RUNBOX_OK);
+    runbox_exec_options opt = {.code = "import helper, sys\nassert helper.X == 7\n"
+                                       "assert '/' not in sys.path\n"
+                                       "t = open('data/in.txt').read()\n"
                                        "open('out.txt', 'w').write(t.upper())"};
     assert_int_equal(runbox_session_execute(s, &opt, &r), RUNBOX_OK);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
@@ -470,6 +475,52 @@ static void test_interpreter_resolution(void **state)
     free(bin);
 }
 
+/* One context, several threads at once (as the MCP server runs it): each
+ * run gets its own tree and its own output, in both isolation modes. The
+ * namespaced init is cloned from this multithreaded process, which once
+ * hung in glibc's credential broadcast to threads it does not have. */
+typedef struct par_arg {
+    runbox_context *ctx;
+    int id, ok;
+} par_arg;
+
+static void *par_worker(void *arg)
+{
+    par_arg *a = arg;
+    char code[128], want[64];
+    for (int i = 0; i < 6; i++) {
+        snprintf(code, sizeof code, "print(%d * 1000 + %d)", a->id, i);
+        snprintf(want, sizeof want, "%d\n", a->id * 1000 + i);
+        runbox_result r;
+        runbox_result_init(&r);
+        runbox_exec_options opt = {.code = code, .timeout = 20};
+        if (runbox_execute(a->ctx, &opt, &r) == RUNBOX_OK &&
+            r.verdict == RUNBOX_VERDICT_OK && r.out.data && !strcmp(r.out.data, want))
+            a->ok++;
+        runbox_result_clear(&r);
+    }
+    return NULL;
+}
+
+static void test_concurrent_threads(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 2; m++) {
+        runbox_context *ctx = ctx_for(isolations[m], NULL, NULL);
+        pthread_t t[4];
+        par_arg a[4];
+        for (int i = 0; i < 4; i++) {
+            a[i] = (par_arg){ctx, i + 1, 0};
+            pthread_create(&t[i], NULL, par_worker, &a[i]);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(t[i], NULL);
+            assert_int_equal(a[i].ok, 6);
+        }
+        runbox_context_free(ctx);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_session_files),
         cmocka_unit_test(test_install),
         cmocka_unit_test(test_interpreter_resolution),
+        cmocka_unit_test(test_concurrent_threads),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
