@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# test_install.sh SRC BUILD: cmake --install into a scratch prefix, then
-# build examples/ against the installed package and run them.
+# test_install.sh SRC BUILD [sanitize|plain]: cmake --install into a
+# scratch prefix, then build examples/ against the installed package and run
+# them. A sanitizer build of runbox needs its users built the same way.
 set -euo pipefail
-src=$1 build=$2
+src=$1 build=$2 mode=${3:-plain}
+flags=()
+if [ "$mode" = sanitize ]; then
+  flags=(-DCMAKE_C_FLAGS=-fsanitize=address,undefined
+         -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined
+         -DCMAKE_MODULE_LINKER_FLAGS=-fsanitize=address,undefined)
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -20,7 +27,7 @@ PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs runbox |
   || fail "pkg-config does not know runbox"
 
 # An outside project: find_package(runbox), a backend and an application.
-cmake -S "$src/examples" -B "$work/ex" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake -S "$src/examples" -B "$work/ex" -DCMAKE_PREFIX_PATH="$work/prefix" "${flags[@]}" >/dev/null
 cmake --build "$work/ex" >/dev/null
 # Backends export exactly one symbol.
 syms=$(nm -D --defined-only "$work/ex/runbox-echo.so" | awk '$2 == "T" {print $3}')
