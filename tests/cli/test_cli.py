@@ -1,13 +1,61 @@
 """The runbox command as a user drives it: exit statuses, output, errors."""
+import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
-import time
 import unittest
+import urllib.parse
 
 CLI = os.environ["RUNBOX_CLI"]
+SOURCE = os.environ.get("RUNBOX_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+IN_CI = os.environ.get("CI") in ("true", "1")
+
+
+def unavailable(why):
+    """A missing daemon or SDK fails in CI and is a visible skip elsewhere."""
+    if IN_CI:
+        raise AssertionError(why)
+    raise unittest.SkipTest(why)
+
+
+class DockerSocket(http.client.HTTPConnection):
+    def __init__(self):
+        super().__init__("docker", timeout=10)
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect("/var/run/docker.sock")
+
+
+def docker_get(path):
+    c = DockerSocket()
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def interrupt_mid_run(test, args, env=None, sig=signal.SIGTERM):
+    """Starts `runbox run ARGS` on code that prints 'up' then sleeps,
+    signals runbox once the code is running, returns (process, stderr)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.Popen([CLI, "run", *args, "import time\nprint('up', flush=True)\n"
+                             "time.sleep(60)"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=full_env)
+    line = proc.stdout.readline()
+    if line != b"up\n":
+        proc.kill()
+        test.fail(f"the code never started: {line!r} {proc.stderr.read()!r}")
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    test.assertEqual(proc.returncode, 130, err)
+    return proc, err
 
 
 def runbox(*args, stdin=None, env=None, cwd=None, timeout=60):
@@ -98,6 +146,42 @@ class RunTest(unittest.TestCase):
             self.assertEqual(proc.returncode, 130, err)
             left = [x for x in os.listdir(d) if x.startswith("runbox-")]
             self.assertEqual(left, [], "work directory left behind")
+
+
+class SignalTest(unittest.TestCase):
+    """SIGINT/SIGTERM to runbox mid-run leave no sandbox behind."""
+
+    def test_docker_container_removed(self):
+        try:
+            docker_get("/_ping")
+        except OSError as e:
+            unavailable(f"no Docker daemon at /var/run/docker.sock ({e})")
+        proc, _ = interrupt_mid_run(self, ["-b", "docker"], sig=signal.SIGINT)
+        filters = urllib.parse.quote(json.dumps(
+            {"label": ["runbox=1", f"runbox.pid={proc.pid}"]}))
+        status, body = docker_get(f"/containers/json?all=1&filters={filters}")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body), [], "container left behind")
+
+    def test_e2b_sandbox_killed(self):
+        server = os.path.join(SOURCE, "tests", "e2b", "e2b_test_server.py")
+        srv = subprocess.Popen(["/usr/bin/python3", server, "--api-key", "k"],
+                               stdout=subprocess.PIPE)
+        try:
+            ports = json.loads(srv.stdout.readline())
+            env = {"E2B_API_KEY": "k",
+                   "E2B_API_URL": f"http://127.0.0.1:{ports['api_port']}",
+                   "E2B_SANDBOX_URL": f"http://127.0.0.1:{ports['sandbox_port']}"}
+            interrupt_mid_run(self, ["-b", "e2b"], env=env)
+            c = http.client.HTTPConnection("127.0.0.1", ports["api_port"], timeout=10)
+            c.request("GET", "/_test/stats")
+            stats = json.loads(c.getresponse().read())
+            self.assertEqual(stats["created"], 1)
+            self.assertEqual(stats["live_sandboxes"], 0, "sandbox left alive")
+        finally:
+            srv.terminate()
+            srv.wait(timeout=10)
+            srv.stdout.close()
 
 
 class InfoTest(unittest.TestCase):
