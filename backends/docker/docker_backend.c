@@ -25,6 +25,26 @@ static int docker_probe(const runbox_host *host, runbox_host_ctx *h)
     rc = docker_conn_open(&c, &e);
     if (rc == RUNBOX_OK) {
         rc = docker_engine_ping(&c);
+        if (rc == RUNBOX_OK)
+            rc = docker_engine_negotiate(&c);
+        /* A usable engine still leaves a note: where it is, and whether the
+         * image is there or would be pulled on first use. */
+        if (rc == RUNBOX_OK) {
+            const char *image = host->config_get(h, "image");
+            if (!image || !*image)
+                image = DOCKER_DEFAULT_IMAGE;
+            char path[512];
+            snprintf(path, sizeof path, "/images/%s/json", image);
+            docker_response r = {0};
+            int present = docker_request(&c, "GET", path, NULL, NULL, 0, 5, &r)
+                              == RUNBOX_OK && r.status == 200;
+            docker_response_clear(&r);
+            host->fail(h, RUNBOX_OK, "Docker engine at %s (API %s); image %s %s",
+                       e.docker_host, e.api_prefix[0] ? e.api_prefix + 2 : "?",
+                       image, present ? "present"
+                                      : "missing (pulled on first use; or "
+                                        "backends/docker/image/build-offline-image.sh)");
+        }
         docker_conn_close(&c);
     }
     docker_engine_close(&e);
