@@ -107,6 +107,19 @@ static int rb_sandbox_new(runbox_context *c, void **sandbox, int oneshot)
     return rc;
 }
 
+/* Destroys a one-shot sandbox (NULL: nothing) without losing the message
+ * of the call that failed (rc) to whatever the backend logs meanwhile. */
+static void rb_sandbox_drop(runbox_context *c, void *sandbox, int rc)
+{
+    if (!sandbox)
+        return;
+    char saved[1024];
+    snprintf(saved, sizeof saved, "%s", runbox_error_last());
+    c->b->vt.sandbox_destroy(sandbox);
+    if (rc)
+        rb_fail(rc, "%s", saved);
+}
+
 static int rb_language_ok(const runbox_context *c, const char *lang)
 {
     const char *const *l = c->b->vt.languages;
@@ -169,13 +182,7 @@ static int rb_run(runbox_context *c, void *sandbox, const runbox_exec_options *o
         if (rc && !runbox_error_last()[0])
             rb_fail(rc, "%s backend failed: %s", c->b->name, runbox_strerror(rc));
     }
-    if (own) {
-        /* Destroying must not overwrite the reason the run failed. */
-        char saved[1024];
-        snprintf(saved, sizeof saved, "%s", runbox_error_last());
-        c->b->vt.sandbox_destroy(own);
-        rb_fail(rc, "%s", saved);
-    }
+    rb_sandbox_drop(c, own, rc);
     r->wall_seconds = rb_now() - t0;
     if (rc) {
         r->verdict = rc == RUNBOX_ECANCELED ? RUNBOX_VERDICT_CANCELED
@@ -287,12 +294,7 @@ static int rb_environment(runbox_context *c, void *sandbox, char **json)
             rb_fail(rc, "%s backend could not describe its environment",
                     c->b->name);
     }
-    if (own) {
-        char saved[1024];
-        snprintf(saved, sizeof saved, "%s", runbox_error_last());
-        c->b->vt.sandbox_destroy(own);
-        rb_fail(rc, "%s", saved);
-    }
+    rb_sandbox_drop(c, own, rc);
     if (rc)
         return rc;
     cJSON *o = cJSON_Parse(raw);
