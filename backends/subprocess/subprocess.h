@@ -29,7 +29,6 @@ typedef struct sp_backend {
     char packages_dir[4096]; /* persistent package dir, "" = per sandbox */
     char index_url[1024];
     sp_isolation isolation;
-    int namespaces_ok;     /* the kernel lets us create user namespaces */
     uid_t run_uid;         /* who the code runs as on the host */
     gid_t run_gid;
     char **pass_env;       /* "NAME=value" copied from the host at open */
