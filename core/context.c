@@ -14,12 +14,51 @@ struct runbox_context {
     void *state;
     runbox_limits limits;
     uint32_t required; /* limits set explicitly */
+    char **env;        /* pass_env resolved: "NAME=value", NULL-terminated */
 };
 
 struct runbox_session {
     runbox_context *ctx;
     void *sandbox;
 };
+
+static void rb_free_env(char **env)
+{
+    for (size_t i = 0; env && env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+/* pass_env names host variables the code may see; their values are taken
+ * now, once, so every sandbox of the context sees the same. Unset names
+ * are skipped. */
+static int rb_pass_env(runbox_context *c)
+{
+    const rb_entry *e = rb_config_lookup(c->cfg, c->b->name, "pass_env");
+    if (!e || !*e->value)
+        return RUNBOX_OK;
+    char *names = strdup(e->value), *save = NULL;
+    size_t n = 0;
+    c->env = calloc(strlen(e->value) / 2 + 2, sizeof *c->env);
+    if (!names || !c->env) {
+        free(names);
+        return rb_fail(RUNBOX_ENOMEM, "out of memory");
+    }
+    for (char *name = strtok_r(names, ", ", &save); name;
+         name = strtok_r(NULL, ", ", &save)) {
+        const char *value = getenv(name);
+        if (!value)
+            continue;
+        if (asprintf(&c->env[n], "%s=%s", name, value) < 0) {
+            c->env[n] = NULL;
+            free(names);
+            return rb_fail(RUNBOX_ENOMEM, "out of memory");
+        }
+        n++;
+    }
+    free(names);
+    return RUNBOX_OK;
+}
 
 RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg)
 {
@@ -44,6 +83,8 @@ RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg
         rc = rb_config_check_backend(c->cfg, &c->b->vt);
     if (!rc)
         rc = rb_config_limits(c->cfg, c->b->name, &c->limits, &c->required);
+    if (!rc)
+        rc = rb_pass_env(c);
     if (!rc) {
         c->hctx.backend = c->b->name;
         c->hctx.cfg = c->cfg;
@@ -54,6 +95,7 @@ RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg
                     runbox_strerror(rc));
     }
     if (rc) {
+        rb_free_env(c->env);
         runbox_config_free(c->cfg);
         free(c);
         return rc;
@@ -67,6 +109,7 @@ RUNBOX_API void runbox_context_free(runbox_context *c)
     if (!c)
         return;
     c->b->vt.close(c->state);
+    rb_free_env(c->env);
     runbox_config_free(c->cfg);
     free(c);
 }
@@ -98,7 +141,8 @@ static int rb_need(const runbox_context *c, uint64_t cap, const char *what)
 static int rb_sandbox_new(runbox_context *c, void **sandbox, int oneshot)
 {
     runbox_sandbox_opts so = {RUNBOX_BACKEND_ABI, sizeof so, oneshot,
-                              c->limits, c->required};
+                              c->limits, c->required,
+                              (const char *const *)c->env};
     rb_error_clear();
     int rc = c->b->vt.sandbox_create(sandbox, c->state, &so);
     if (rc && !runbox_error_last()[0])

@@ -88,6 +88,16 @@ static cJSON *docker_string_array(const char *const *items)
     return a;
 }
 
+/* The code's environment: runbox's fixed settings plus what the core
+ * passes from the host (pass_env), nothing else of the host's. */
+static cJSON *docker_env_array(const char *const *extra)
+{
+    cJSON *a = docker_string_array(docker_env);
+    for (size_t i = 0; a && extra && extra[i]; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(extra[i]));
+    return a;
+}
+
 static void docker_add_ulimit(cJSON *ulimits, const char *name, uint64_t soft,
                               uint64_t hard)
 {
@@ -111,7 +121,7 @@ static uint64_t docker_min_limit(uint64_t a, uint64_t b)
 cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
                              docker_container_kind kind,
                              const runbox_limits *limits, int network,
-                             docker_applied *applied)
+                             const char *const *env, docker_applied *applied)
 {
     memset(applied, 0, sizeof(*applied));
     cJSON *spec = cJSON_CreateObject();
@@ -128,7 +138,7 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     cJSON_AddStringToObject(spec, "User", cfg->user);
     cJSON_AddStringToObject(spec, "WorkingDir", DOCKER_WORKDIR);
     /* An explicit environment: nothing of the host's reaches the code. */
-    cJSON_AddItemToObject(spec, "Env", docker_string_array(docker_env));
+    cJSON_AddItemToObject(spec, "Env", docker_env_array(env));
     cJSON_AddStringToObject(labels, DOCKER_LABEL, "1");
     snprintf(num, sizeof(num), "%ld", o->pid);
     cJSON_AddStringToObject(labels, DOCKER_LABEL_PID, num);
@@ -479,8 +489,8 @@ int docker_container_state(docker_conn *c, const char *id, int *oom_killed,
 /* Exec                                                                */
 /* ------------------------------------------------------------------ */
 int docker_exec_create(docker_conn *c, const docker_config *cfg,
-                       const char *id, const char *const *argv, int attach,
-                       char **exec_id)
+                       const char *id, const char *const *argv,
+                       const char *const *env, int attach, char **exec_id)
 {
     cJSON *body = cJSON_CreateObject();
     if (!body)
@@ -491,7 +501,7 @@ int docker_exec_create(docker_conn *c, const docker_config *cfg,
     cJSON_AddBoolToObject(body, "Tty", 0);
     cJSON_AddStringToObject(body, "User", cfg->user);
     cJSON_AddStringToObject(body, "WorkingDir", DOCKER_WORKDIR);
-    cJSON_AddItemToObject(body, "Env", docker_string_array(docker_env));
+    cJSON_AddItemToObject(body, "Env", docker_env_array(env));
     cJSON_AddItemToObject(body, "Cmd", docker_string_array(argv));
     char path[256];
     snprintf(path, sizeof(path), "/containers/%s/exec", id);

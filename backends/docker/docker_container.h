@@ -39,10 +39,11 @@ typedef struct docker_applied {
 } docker_applied;
 
 /* The body of POST /containers/create. NULL on out of memory. */
+/* env: extra "NAME=value" for the code (pass_env), may be NULL. */
 cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
                              docker_container_kind kind,
                              const runbox_limits *limits, int network,
-                             docker_applied *applied);
+                             const char *const *env, docker_applied *applied);
 
 /* Creates a container from spec (consumed), pulling the image once when
  * the engine does not have it and pulling is on. *id is malloc'd. */
@@ -65,8 +66,8 @@ int docker_container_state(docker_conn *c, const char *id, int *oom_killed,
  * stdin/stdout/stderr when attach is non-zero. *exec_id is malloc'd.
  * RUNBOX_EGONE when the container no longer runs. */
 int docker_exec_create(docker_conn *c, const docker_config *cfg,
-                       const char *id, const char *const *argv, int attach,
-                       char **exec_id);
+                       const char *id, const char *const *argv,
+                       const char *const *env, int attach, char **exec_id);
 /* The exit code of a finished exec (waits briefly for the engine to
  * record it). */
 int docker_exec_exit_code(docker_conn *c, const char *exec_id, int *code);

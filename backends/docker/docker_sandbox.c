@@ -76,6 +76,8 @@ int docker_sandbox_create(void **sandbox, void *state,
     sb->st = st;
     sb->oneshot = opts->oneshot;
     sb->limits = opts->limits;
+    if (opts->struct_size >= offsetof(runbox_sandbox_opts, env) + sizeof opts->env)
+        sb->env = opts->env;
     /* The network is on when the run's limits allow it or [docker] says
      * so; off otherwise (NetworkMode none). */
     sb->network = opts->limits.network || st->cfg.network;
@@ -116,7 +118,7 @@ int docker_sandbox_keeper(docker_sandbox *sb)
         return RUNBOX_OK;
     docker_state *st = sb->st;
     cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_KEEPER,
-                                        &sb->limits, sb->network,
+                                        &sb->limits, sb->network, sb->env,
                                         &sb->keeper_applied);
     if (!spec)
         return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
@@ -166,7 +168,8 @@ static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
     docker_state *st = sb->st;
     docker_engine *e = &st->engine;
     cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_RUN_CODE,
-                                        limits, sb->network, &end->applied);
+                                        limits, sb->network, sb->env,
+                                        &end->applied);
     if (!spec)
         return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
     if (sb->run_id) { /* a second run in a one-shot sandbox */
@@ -217,7 +220,8 @@ static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
         return rc;
     end->applied = sb->keeper_applied;
     char *exec_id = NULL;
-    rc = docker_exec_create(&sb->conn, &st->cfg, sb->keeper_id, argv, 1, &exec_id);
+    rc = docker_exec_create(&sb->conn, &st->cfg, sb->keeper_id, argv, sb->env,
+                            1, &exec_id);
     if (rc != RUNBOX_OK)
         return rc;
     char path[256];

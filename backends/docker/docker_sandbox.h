@@ -27,6 +27,7 @@ typedef struct docker_sandbox {
     int oneshot;
     int network;
     runbox_limits limits;
+    const char *const *env; /* extra "NAME=value" from the core, or NULL */
     char *run_id;    /* one-shot run container, removed on destroy */
     char *keeper_id; /* keeper container, removed on destroy */
     docker_applied keeper_applied;

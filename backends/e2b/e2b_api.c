@@ -8,6 +8,7 @@
  * means the sandbox is already gone, which is what we wanted.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,23 @@ static char *e2b_create_body(const e2b_state *st,
         cJSON_AddNumberToObject(root, "timeout", lifetime);
     cJSON_AddBoolToObject(root, "allow_internet_access",
                           opts->limits.network != 0);
+    /* The host variables the user passes (pass_env) become the sandbox's
+     * default environment; nothing else of the host's goes there. */
+    const char *const *env = NULL;
+    if (opts->struct_size >= offsetof(runbox_sandbox_opts, env) + sizeof opts->env)
+        env = opts->env;
+    if (env && env[0]) {
+        cJSON *vars = cJSON_AddObjectToObject(root, "envVars");
+        for (size_t i = 0; env[i]; i++) {
+            const char *eq = strchr(env[i], '=');
+            if (!eq)
+                continue;
+            char *name = strndup(env[i], (size_t)(eq - env[i]));
+            if (name)
+                cJSON_AddStringToObject(vars, name, eq + 1);
+            free(name);
+        }
+    }
     /* Marks runbox's sandboxes in the E2B dashboard and in list calls. */
     cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
     cJSON_AddStringToObject(meta, "runbox", "1");

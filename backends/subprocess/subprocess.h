@@ -31,13 +31,13 @@ typedef struct sp_backend {
     sp_isolation isolation;
     uid_t run_uid;         /* who the code runs as on the host */
     gid_t run_gid;
-    char **pass_env;       /* "NAME=value" copied from the host at open */
 } sp_backend;
 
 typedef struct sp_sandbox {
     sp_backend *b;
     char dir[4096];        /* the work directory */
     runbox_limits limits;
+    const char *const *env; /* extra "NAME=value" from the core, or NULL */
 } sp_sandbox;
 
 /* Where a child's output goes while it runs. */

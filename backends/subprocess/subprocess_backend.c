@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 static const char *const sp_languages[] = {"python", "bash", "sh", NULL};
 static const char *const sp_config_keys[] = {
     "python", "isolation", "workdir", "user", "packages_dir", "index_url",
-    "pass_env", NULL};
+    NULL};
 
 /* ---- configuration ---- */
 
@@ -105,40 +106,12 @@ static int sp_read_config(sp_backend *b)
     if (v)
         snprintf(b->index_url, sizeof b->index_url, "%s", v);
 
-    /* pass_env: names of host variables the code may see. */
-    v = host->config_get(h, "pass_env");
-    if (v && *v) {
-        char *copy = strdup(v), *save = NULL;
-        size_t n = 0;
-        b->pass_env = calloc(strlen(v) / 2 + 2, sizeof *b->pass_env);
-        if (!copy || !b->pass_env) {
-            free(copy);
-            return host->fail(h, RUNBOX_ENOMEM, "out of memory");
-        }
-        for (char *name = strtok_r(copy, ", ", &save); name;
-             name = strtok_r(NULL, ", ", &save)) {
-            const char *val = getenv(name);
-            if (!val)
-                continue;
-            size_t len = strlen(name) + strlen(val) + 2;
-            b->pass_env[n] = malloc(len);
-            if (b->pass_env[n])
-                snprintf(b->pass_env[n++], len, "%s=%s", name, val);
-        }
-        free(copy);
-    }
     return RUNBOX_OK;
 }
 
 static void sp_close(void *state)
 {
-    sp_backend *b = state;
-    if (!b)
-        return;
-    for (size_t i = 0; b->pass_env && b->pass_env[i]; i++)
-        free(b->pass_env[i]);
-    free(b->pass_env);
-    free(b);
+    free(state);
 }
 
 static int sp_open(void **state, const runbox_host *host, runbox_host_ctx *h)
@@ -161,9 +134,6 @@ static int sp_probe(const runbox_host *host, runbox_host_ctx *h)
 {
     sp_backend b = {.host = host, .hctx = h};
     int rc = sp_read_config(&b);
-    for (size_t i = 0; b.pass_env && b.pass_env[i]; i++)
-        free(b.pass_env[i]);
-    free(b.pass_env);
     if (rc)
         return rc;
     int ns = sp_namespaces_available();
@@ -195,6 +165,9 @@ static int sp_sandbox_create(void **out, void *state, const runbox_sandbox_opts 
         return b->host->fail(b->hctx, RUNBOX_ENOMEM, "out of memory");
     s->b = b;
     s->limits = o->limits;
+    /* Members appended to the options are read only when present. */
+    if (o->struct_size >= offsetof(runbox_sandbox_opts, env) + sizeof o->env)
+        s->env = o->env;
     int rc = sp_workdir_create(b, s->dir, sizeof s->dir);
     if (rc) {
         free(s);

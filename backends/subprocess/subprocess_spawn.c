@@ -291,13 +291,13 @@ static int sp_code_fd(const char *code, size_t len)
     return fd;
 }
 
-/* The environment of the code: nothing of the host's but what pass_env
- * names. Built before fork, where allocating is safe. */
+/* The environment of the code: nothing of the host's but what the core
+ * passes (pass_env). Built before fork, where allocating is safe. */
 static char **sp_build_env(const sp_sandbox *s)
 {
     const sp_backend *b = s->b;
     size_t n = 0;
-    while (b->pass_env && b->pass_env[n])
+    while (s->env && s->env[n])
         n++;
     char **env = calloc(n + 12, sizeof *env);
     if (!env)
@@ -319,7 +319,7 @@ static char **sp_build_env(const sp_sandbox *s)
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
         env[i++] = strdup(fixed[k]);
     for (size_t k = 0; k < n; k++)
-        env[i++] = strdup(b->pass_env[k]);
+        env[i++] = strdup(s->env[k]);
     env[i] = NULL;
     for (size_t k = 0; k < i; k++)
         if (!env[k]) {

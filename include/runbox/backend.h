@@ -139,6 +139,11 @@ typedef struct runbox_sandbox_opts {
      * and say which setting to change; defaults it cannot enforce are simply
      * not reported in limits_applied. */
     uint32_t limits_required;
+    /* NULL-terminated "NAME=value" strings the code's environment must
+     * hold besides the backend's own (the host variables named by the
+     * pass_env setting), or NULL. Borrowed until sandbox_destroy. Nothing
+     * else of the host's environment may reach the code. */
+    const char *const *env;
 } runbox_sandbox_opts;
 
 /* One execution. Borrowed for the duration of the call. */

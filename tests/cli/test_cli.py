@@ -184,6 +184,42 @@ class SignalTest(unittest.TestCase):
             srv.stdout.close()
 
 
+class PassEnvTest(unittest.TestCase):
+    """pass_env hands exactly the named host variables to the code, on
+    every backend; everything else of the host's environment stays out."""
+
+    CODE = "import os; print(os.environ.get('PASSED_VAR'), os.environ.get('HIDDEN_VAR'))"
+    ENV = {"RUNBOX_PASS_ENV": "PASSED_VAR", "PASSED_VAR": "yes", "HIDDEN_VAR": "no"}
+
+    def check(self, backend, extra_env=None):
+        p = runbox("run", "-b", backend, self.CODE, env={**self.ENV, **(extra_env or {})})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"yes None\n")
+
+    def test_subprocess(self):
+        self.check("subprocess")
+
+    def test_docker(self):
+        try:
+            docker_get("/_ping")
+        except OSError as e:
+            unavailable(f"no Docker daemon at /var/run/docker.sock ({e})")
+        self.check("docker")
+
+    def test_e2b(self):
+        server = os.path.join(SOURCE, "tests", "e2b", "e2b_test_server.py")
+        with subprocess.Popen(["/usr/bin/python3", server, "--api-key", "k"],
+                              stdout=subprocess.PIPE) as srv:
+            try:
+                ports = json.loads(srv.stdout.readline())
+                self.check("e2b", {
+                    "E2B_API_KEY": "k",
+                    "E2B_API_URL": f"http://127.0.0.1:{ports['api_port']}",
+                    "E2B_SANDBOX_URL": f"http://127.0.0.1:{ports['sandbox_port']}"})
+            finally:
+                srv.terminate()
+
+
 class InfoTest(unittest.TestCase):
     def test_backends_lists_subprocess_usable(self):
         p = runbox("backends", "--json")

@@ -197,9 +197,14 @@ class State:
         self.created = 0
         self.last_create = None
 
-    def count(self, route, seconds):
+    def count(self, route):
+        """Counted on arrival: a client that has its answer must already
+        see its request in /_test/stats."""
         with self.lock:
             self.requests[route] = self.requests.get(route, 0) + 1
+
+    def add_seconds(self, seconds):
+        with self.lock:
             self.server_seconds += seconds
 
     def take_fault(self, method, path):
@@ -347,6 +352,8 @@ class Handler(BaseHTTPRequestHandler):
         self.is_api = self.server.role == "api"
         path = self.path.split("?")[0]
         route = path if path.startswith("/_test/") else route_of(self.path)
+        if not path.startswith("/_test/"):
+            STATE.count(self.command + " " + route)
         try:
             if path.startswith("/_test/"):
                 return self.test_endpoint(path)
@@ -376,8 +383,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             if not path.startswith("/_test/"):
-                STATE.count(self.command + " " + route,
-                            time.monotonic() - t0)
+                STATE.add_seconds(time.monotonic() - t0)
 
     do_GET = do_POST = do_DELETE = do_PUT = handle_any
 
