@@ -16,9 +16,13 @@
 
 #include "e2b_internal.h"
 
+#define E2B_DEFAULT_LIFETIME 300 /* what E2B gives a sandbox created
+                                     without a timeout */
+
 /* Sandbox lifetime in seconds for the create request, 0 = let E2B choose
  * (300 s). A one-shot sandbox with a wall limit lives only a little longer
- * than its run, so that a crashed runbox leaks it briefly. */
+ * than its run, so that a crashed runbox leaks it briefly; a session lives
+ * that long after its last use (e2b_api_keep_alive). */
 static int e2b_lifetime(const e2b_state *st, const runbox_sandbox_opts *opts)
 {
     if (st->sandbox_timeout > 0)
@@ -128,9 +132,52 @@ int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts)
     if (!sb->domain)
         return host->fail(sb->st->h, RUNBOX_ENOMEM,
                           "out of memory while creating an E2B sandbox");
+    int lifetime = e2b_lifetime(sb->st, opts);
+    sb->session = !opts->oneshot;
+    sb->expires_at = host->now() + (lifetime > 0 ? lifetime : E2B_DEFAULT_LIFETIME);
     host->log(sb->st->h, RUNBOX_LOG_DEBUG, "e2b: created sandbox %s (%s)",
               sb->id, sb->st->template_id);
     return RUNBOX_OK;
+}
+
+int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds)
+{
+    const runbox_host *host = sb->st->host;
+    double now = host->now();
+    /* A margin for the requests around the run itself. */
+    if (!sb->session || now + run_seconds + 30 < sb->expires_at)
+        return RUNBOX_OK;
+    int idle = sb->st->sandbox_timeout > 0 ? sb->st->sandbox_timeout
+                                           : E2B_DEFAULT_LIFETIME;
+    double want = ceil(run_seconds) + 30 + idle;
+    int secs = want > 86400 ? 86400 : (int)want;
+    char *esc = e2b_url_escape(sb->id);
+    char path[256], body[64];
+    snprintf(path, sizeof(path), "/sandboxes/%s/timeout", esc ? esc : sb->id);
+    curl_free(esc);
+    snprintf(body, sizeof(body), "{\"timeout\":%d}", secs);
+    e2b_request req = {
+        .service = E2B_SVC_API,
+        .method = "POST",
+        .path = path,
+        .what = "extending the sandbox's lifetime",
+        .body = body,
+        .body_len = strlen(body),
+        .content_type = "application/json",
+        .idempotent = 1,
+    };
+    e2b_response resp = {0};
+    int rc = e2b_http(sb, &req, &resp);
+    if (rc == RUNBOX_OK && resp.status == 404)
+        rc = host->fail(sb->st->h, RUNBOX_EGONE, "the E2B sandbox %s is gone "
+                        "(it timed out or was killed); open a new session",
+                        sb->id);
+    else if (rc == RUNBOX_OK && resp.status / 100 != 2)
+        rc = e2b_http_fail_status(sb, &req, &resp);
+    if (rc == RUNBOX_OK)
+        sb->expires_at = now + secs;
+    e2b_response_free(&resp);
+    return rc;
 }
 
 void e2b_api_kill(e2b_sandbox *sb)

@@ -218,6 +218,9 @@ int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
                     int *exit_code, e2b_abort *aborted)
 {
     const runbox_host *host = sb->st->host;
+    int rc0 = e2b_api_keep_alive(sb, deadline > 0 ? deadline - host->now() : 3600);
+    if (rc0 != RUNBOX_OK)
+        return rc0;
     size_t body_len = 0;
     char *body = e2b_start_body(argv, &body_len);
     struct curl_slist *hdrs =

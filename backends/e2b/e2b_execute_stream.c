@@ -214,6 +214,9 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
 {
     e2b_sandbox *sb = sandbox;
     const runbox_host *host = sb->st->host;
+    int rc0 = e2b_api_keep_alive(sb, e2b_run_seconds(sb, req));
+    if (rc0 != RUNBOX_OK)
+        return rc0;
     if (memchr(req->code, '\0', req->code_len))
         return host->fail(sb->st->h, RUNBOX_EINVAL,
                           "the code holds a NUL byte, which the E2B code "

@@ -30,6 +30,9 @@ static int e2b_files_call(e2b_sandbox *sb, e2b_request *req,
                           const char *path, e2b_response *resp)
 {
     const runbox_host *host = sb->st->host;
+    int rc0 = e2b_api_keep_alive(sb, sb->st->request_timeout);
+    if (rc0 != RUNBOX_OK)
+        return rc0;
     char *url_path = e2b_files_path(path);
     if (!url_path)
         return host->fail(sb->st->h, RUNBOX_ENOMEM,

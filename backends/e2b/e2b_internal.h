@@ -44,6 +44,8 @@ typedef struct e2b_sandbox {
     char *traffic_token; /* trafficAccessToken, may be NULL */
     char *domain;        /* the sandbox's domain, or a copy of the config's */
     int network_off;     /* created with allow_internet_access false */
+    int session;         /* kept across runs: its lifetime is extended */
+    double expires_at;   /* host->now() by which E2B will kill it */
 } e2b_sandbox;
 
 /* A growable byte buffer; data is always NUL-terminated. */
@@ -135,6 +137,18 @@ char *e2b_url_escape(const char *s);
 /* Control plane (e2b_api.c). */
 int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts);
 void e2b_api_kill(e2b_sandbox *sb);
+/* Before a session's run that could outlast the sandbox's lifetime (E2B
+ * kills it then, by default 300 s after creation): extends it with
+ * POST /sandboxes/{id}/timeout to cover the run plus the idle lifetime.
+ * One-shot sandboxes are left alone. Errors via host->fail (EGONE when
+ * the sandbox already expired). */
+int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds);
+/* How long req may still run: to its deadline, or an hour without one. */
+static inline double e2b_run_seconds(const e2b_sandbox *sb,
+                                     const runbox_exec_request *req)
+{
+    return req->deadline > 0 ? req->deadline - sb->st->host->now() : 3600;
+}
 
 /* Code interpreter (e2b_execute_stream.c). */
 int e2b_execute(void *sandbox, const runbox_exec_request *req,

@@ -794,6 +794,33 @@ static void test_sandbox_expires(void **state)
     finish(ctx);
 }
 
+static void test_session_kept_alive(void **state)
+{
+    (void)state;
+    /* A session used past its lifetime is extended before each run that
+     * could outlast it, so it survives its creation timeout. */
+    runbox_context *ctx =
+        open_ctx_extra(TEST_KEY, api_url, "e2b.sandbox_timeout=2");
+    assert_non_null(ctx);
+    runbox_session *s = NULL;
+    runbox_result r;
+    runbox_exec_options o = {.code = "print(1)", .timeout = 5};
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    reset_counters();
+    runbox_result_init(&r);
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+    assert_int_equal(requests("POST /sandboxes/{id}/timeout"), 1);
+    usleep(2500000); /* past the 2 s it was created with */
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+    assert_string_equal(r.out.data, "1\n");
+    /* Each extension leaves run + 30 s + the 2 s idle lifetime: after the
+     * 2.5 s pause the next run needed another one. */
+    assert_int_equal(requests("POST /sandboxes/{id}/timeout"), 2);
+    runbox_result_clear(&r);
+    runbox_session_close(s);
+    finish(ctx);
+}
+
 static void test_request_timeout(void **state)
 {
     (void)state;
@@ -917,6 +944,7 @@ int main(void)
         FRESH(test_broken_streams),
         FRESH(test_sandbox_gone),
         FRESH(test_sandbox_expires),
+        FRESH(test_session_kept_alive),
         FRESH(test_request_timeout),
         FRESH(test_api_unreachable),
         FRESH(test_key_not_in_sandbox_or_logs),
