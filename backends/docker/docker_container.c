@@ -47,7 +47,10 @@ static const char docker_keeper_py[] =
     "            while os.waitpid(-1, os.WNOHANG)[0] > 0:\n"
     "                pass\n"
     "        except ChildProcessError:\n"
-    "            pass\n";
+    "            pass\n"
+    /* A repeated stop for the same run must not hit the next one. */
+    "    while signal.sigtimedwait([signal.SIGUSR1], 0):\n"
+    "        pass\n";
 
 static const char *const docker_env[] = {
     "HOME=" DOCKER_WORKDIR, "LANG=C.UTF-8", "PYTHONUNBUFFERED=1",

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "docker_sandbox.h"
 
@@ -210,6 +211,29 @@ static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
 
 static int docker_keeper_oom_killed(docker_sandbox *sb);
 
+/* After a stop, the keeper goes on killing until nothing but itself is
+ * left (a fork bomb outlives the first pass). The next run must not start
+ * before that, or the keeper would kill it too: wait until the container
+ * holds the keeper alone, for at most 5 s. */
+static void docker_keeper_quiet(docker_sandbox *sb)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/containers/%s/top", sb->keeper_id);
+    double until = sb->st->host->now() + 5;
+    while (sb->st->host->now() < until) {
+        cJSON *doc = NULL;
+        if (docker_call_json(&sb->conn, "GET", path, NULL, 5, 200,
+                             "listing the session's processes", &doc, NULL)
+            != RUNBOX_OK)
+            return;
+        int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "Processes"));
+        cJSON_Delete(doc);
+        if (n <= 1)
+            return;
+        usleep(50 * 1000);
+    }
+}
+
 /* argv as an exec in the keeper, with input on its stdin. */
 static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
                            docker_pump *p, docker_ending *end)
@@ -234,6 +258,8 @@ static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
         docker_hijack_close(&hj);
     }
     end->stopped = p->stopped;
+    if (p->stopped != DOCKER_STOP_NONE)
+        docker_keeper_quiet(sb);
     if (rc == RUNBOX_OK && p->stopped == DOCKER_STOP_NONE) {
         docker_end(sb); /* the code is done; only bookkeeping is left */
         rc = docker_exec_exit_code(&sb->conn, exec_id, &end->status);
