@@ -123,13 +123,10 @@ RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,
                                               const runbox_backend **backend,
                                               char *why, size_t why_size)
 {
-    /* Use only the host members this backend was built with. */
-    if (!host || host->abi_version != RUNBOX_BACKEND_ABI ||
-        host->struct_size < sizeof(runbox_host)) {
-        snprintf(why, why_size, "built for backend ABI %u; the host differs",
-                 RUNBOX_BACKEND_ABI);
-        return RUNBOX_EABI;
-    }
+    /* Use only a host table with every member this backend was built with. */
+    int rc = runbox_host_check(host, "echo", why, why_size);
+    if (rc != RUNBOX_OK)
+        return rc;
     *backend = &echo_vtable;
     return RUNBOX_OK;
 }

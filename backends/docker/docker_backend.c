@@ -131,17 +131,9 @@ RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,
                                               const runbox_backend **backend,
                                               char *why, size_t why_size)
 {
-    if (!host || host->abi_version != RUNBOX_BACKEND_ABI) {
-        snprintf(why, why_size, "docker backend built for backend ABI %u",
-                 RUNBOX_BACKEND_ABI);
-        return RUNBOX_EABI;
-    }
-    /* Everything up to cancelled is used. */
-    if (host->struct_size < offsetof(runbox_host, cancelled) + sizeof(host->cancelled)) {
-        snprintf(why, why_size, "the runbox host table is older than the "
-                                "docker backend needs");
-        return RUNBOX_EABI;
-    }
+    int rc = runbox_host_check(host, "docker", why, why_size);
+    if (rc != RUNBOX_OK)
+        return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(why, why_size, "libcurl failed to initialise");
         return RUNBOX_EBACKEND;

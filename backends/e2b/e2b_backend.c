@@ -315,14 +315,9 @@ RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,
                                               char *why, size_t why_size)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    /* Everything we call on the host table must be there. */
-    if (!host || host->abi_version != RUNBOX_BACKEND_ABI ||
-        host->struct_size < offsetof(runbox_host, cancelled) +
-                                sizeof(host->cancelled)) {
-        snprintf(why, why_size, "the e2b backend needs host ABI %u",
-                 RUNBOX_BACKEND_ABI);
-        return RUNBOX_EABI;
-    }
+    int rc = runbox_host_check(host, "e2b", why, why_size);
+    if (rc != RUNBOX_OK)
+        return rc;
     pthread_once(&once, e2b_global_init);
     curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     if (e2b_curl_status != CURLE_OK || e2b_sodium_status < 0) {

@@ -465,11 +465,9 @@ RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,
                                               const runbox_backend **backend,
                                               char *why, size_t why_size)
 {
-    if (!host || host->abi_version != RUNBOX_BACKEND_ABI ||
-        host->struct_size < sizeof(runbox_host)) {
-        snprintf(why, why_size, "host ABI mismatch");
-        return RUNBOX_EABI;
-    }
+    int rc = runbox_host_check(host, "subprocess", why, why_size);
+    if (rc != RUNBOX_OK)
+        return rc;
     *backend = &sp_vtable;
     return RUNBOX_OK;
 }

@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "runbox.h"
 
@@ -226,6 +227,28 @@ typedef struct runbox_backend {
                      size_t *len);
     /* New slots are appended here, each gated on struct_size. */
 } runbox_backend;
+
+/* For runbox_backend_init: is the host table one this backend can use
+ * (same ABI, and every member this header declares is there)? Returns
+ * RUNBOX_OK, or RUNBOX_EABI with the reason written to why. Inline, so a
+ * backend gets it without linking anything of runbox's. */
+static inline int runbox_host_check(const runbox_host *host, const char *backend,
+                                    char *why, size_t why_size)
+{
+    if (host && host->abi_version == RUNBOX_BACKEND_ABI &&
+        host->struct_size >= sizeof(runbox_host))
+        return RUNBOX_OK;
+    if (why && why_size)
+        snprintf(why, why_size,
+                 "the %s backend was built for backend ABI %u with a "
+                           "%u-byte host table; this runbox offers ABI %u, "
+                           "%u bytes: rebuild the backend against this "
+                           "runbox's backend.h", backend, RUNBOX_BACKEND_ABI,
+                           (unsigned)sizeof(runbox_host),
+                           host ? host->abi_version : 0u,
+                           host ? host->struct_size : 0u);
+    return RUNBOX_EABI;
+}
 
 /* The one exported symbol. Checks what the backend needs from the process
  * (libraries, host ABI) and returns the vtable. On refusal returns a

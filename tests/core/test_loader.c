@@ -2,6 +2,8 @@
  * gives one clear message naming the file and the cause. */
 #include "testutil.h"
 
+#include "runbox/backend.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +157,29 @@ static void test_never_the_cwd(void **state)
     assert_int_equal(rc, RUNBOX_ENOTFOUND);
 }
 
+/* The plugin side of the same promise: a backend refuses a host table of
+ * another ABI or one shorter than the header it was built with. */
+static void test_backend_checks_the_host(void **state)
+{
+    (void)state;
+    char why[512] = "";
+    runbox_host h;
+    memset(&h, 0, sizeof h);
+    h.abi_version = RUNBOX_BACKEND_ABI;
+    h.struct_size = sizeof h;
+    assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_OK);
+    h.struct_size = sizeof h + 64; /* a newer host with more members: fine */
+    assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_OK);
+    h.struct_size = sizeof h - sizeof(void *);
+    assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_EABI);
+    assert_true(tu_contains(why, "rebuild the backend"));
+    h.struct_size = sizeof h;
+    h.abi_version = RUNBOX_BACKEND_ABI + 1;
+    assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_EABI);
+    assert_true(tu_contains(why, "the x backend was built for backend ABI"));
+    assert_int_equal(runbox_host_check(NULL, "x", why, sizeof why), RUNBOX_EABI);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_name),
         cmocka_unit_test(test_list_reports_duplicates),
         cmocka_unit_test(test_never_the_cwd),
+        cmocka_unit_test(test_backend_checks_the_host),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
