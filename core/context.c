@@ -191,9 +191,15 @@ static int rb_run(runbox_context *c, void *sandbox, const runbox_exec_options *o
     int rc = RUNBOX_OK;
     if (!spec && (!opt || !opt->code))
         rc = rb_fail(RUNBOX_EINVAL, "no code to run");
-    else if (!spec && !rb_language_ok(c, lang))
-        rc = rb_fail(RUNBOX_EUNSUPPORTED, "the %s backend cannot run %s code",
-                     c->b->name, lang);
+    else if (!spec && !rb_language_ok(c, lang)) {
+        rb_buf known = {0};
+        for (const char *const *l = c->b->vt.languages; l && *l; l++)
+            rb_buf_printf(&known, "%s%s", known.len ? ", " : "", *l);
+        rc = rb_fail(RUNBOX_EUNSUPPORTED, "the %s backend cannot run %s code; "
+                     "it runs: %s", c->b->name, lang,
+                     known.data ? known.data : "python");
+        rb_buf_free(&known);
+    }
     else if (runbox_interrupted() || (opt && opt->cancel && *opt->cancel))
         rc = rb_fail(RUNBOX_ECANCELED, "cancelled before the run started");
     double t0 = rb_now();
