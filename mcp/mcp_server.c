@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "mcp.h"
+#include "mcp_server.h"
 
 /* Calls running at once; more are refused (as tool errors) until some end. */
 #define MCP_MAX_CALLS 32
@@ -56,16 +56,6 @@ struct mcp_server {
 
 static volatile sig_atomic_t mcp_signalled;
 static int mcp_signal_fd = -1;
-
-static const char mcp_help[] =
-    "usage: runbox mcp [options]\n"
-    "Serves the python_executor tools (execute_code, install_package,\n"
-    "get_environment) over the Model Context Protocol on standard input and\n"
-    "output, for Claude Desktop, Claude Code, Cursor and other MCP clients.\n"
-    "The backend is opened on the first tool call. Logs go to stderr.\n\n"
-    "  -b, --backend NAME   backend (default from config: e2b)\n"
-    "  -t, --timeout SECS   default wall-clock limit per execution\n"
-    "      --config FILE    configuration file (default ./runbox.ini)\n";
 
 static double mcp_now(void)
 {
@@ -335,7 +325,14 @@ static void mcp_on_signal(int sig)
 static void mcp_install_signals(mcp_server *s)
 {
     mcp_signal_fd = s->wake[1];
-    cli_handle_signals(mcp_on_signal);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = mcp_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A client that goes away must not kill us mid-write. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 /* Reads and answers until end of input, a signal, or a closed stdout. */
@@ -406,19 +403,8 @@ static void mcp_shutdown(mcp_server *s)
     s->rt = NULL;
 }
 
-int cli_mcp(int argc, char **argv)
+int mcp_server_main(runbox_config *cfg, const char *config_error)
 {
-    cli_common common = {0};
-    int rc = cli_parse_common_only(&common, argc, argv, mcp_help, NULL);
-    if (rc >= 0)
-        return rc;
-    /* A broken configuration must not stop the server from starting: the
-     * client would only see a dead process. Tool calls report it. */
-    runbox_config *cfg = cli_config(&common);
-    char config_error[RUNBOX_MESSAGE_SIZE] = "";
-    if (!cfg)
-        snprintf(config_error, sizeof config_error, "%s", runbox_error_last());
-
     mcp_server s;
     memset(&s, 0, sizeof s);
     if (pipe2(s.wake, O_CLOEXEC | O_NONBLOCK)) {

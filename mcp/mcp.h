@@ -13,14 +13,14 @@
  *   mcp_runtime.c   the backend context (opened on first use) and the
  *                   named sessions
  *   mcp_tools.c     execute_code, install_package, get_environment
- *   mcp_server.c    cli_mcp: the read loop, one worker thread per call,
+ *   mcp_server.c    mcp_server_main: the read loop, one worker thread per call,
  *                   cancellation, progress, shutdown
  *
  * Everything returning char * or cJSON * hands ownership to the caller
  * (free() / cJSON_Delete()) unless it says "borrowed".
  */
-#ifndef RUNBOX_CLI_MCP_H
-#define RUNBOX_CLI_MCP_H
+#ifndef RUNBOX_MCP_H
+#define RUNBOX_MCP_H
 
 #include <stddef.h>
 
