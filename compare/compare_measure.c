@@ -120,7 +120,7 @@ static void cmp_throughput(const cmp_options *o, cmp_backend *b,
     char what[64];
     snprintf(what, sizeof what, "throughput with %d thread%s", threads,
              threads > 1 ? "s" : "");
-    cmp_progress(o, b->name, what);
+    cmp_progress(&o->probe, b->name, what);
     int jobs = o->runs > 2 * threads ? o->runs : 2 * threads;
     cmp_pool p = {ctx, jobs, 0};
     pthread_t tid[8];
@@ -195,7 +195,7 @@ static void cmp_latency_rows(const cmp_options *o, cmp_backend *b,
 
 static void cmp_warm(const cmp_options *o, cmp_backend *b, runbox_context *ctx)
 {
-    cmp_progress(o, b->name, "warm runs (session)");
+    cmp_progress(&o->probe, b->name, "warm runs (session)");
     runbox_session *sess = NULL;
     int rc = runbox_session_open(&sess, ctx);
     if (rc) {
@@ -257,12 +257,12 @@ static void cmp_cost(const cmp_options *o, cmp_backend *b, const cmp_samples *s,
 void cmp_measure(const cmp_options *o, cmp_backend *b)
 {
     char err[600];
-    cmp_progress(o, b->name, "first run");
+    cmp_progress(&o->probe, b->name, "first run");
     runbox_context *ctx = NULL;
     runbox_result r;
     runbox_result_init(&r);
     double t0 = cmp_now();
-    int rc = cmp_open(&ctx, o, b->name, NULL, err, sizeof err);
+    int rc = cmp_open(&ctx, &o->probe, b->name, NULL, err, sizeof err);
     if (rc) {
         cmp_set(b, CMP_SETUP_FIRST, "error", "%s", err);
         return;
@@ -302,7 +302,7 @@ void cmp_measure(const cmp_options *o, cmp_backend *b)
     for (int i = 0; i < o->runs && !runbox_interrupted(); i++) {
         char what[48];
         snprintf(what, sizeof what, "cold run %d/%d", i + 1, o->runs);
-        cmp_progress(o, b->name, what);
+        cmp_progress(&o->probe, b->name, what);
         cmp_sample(&s, ctx, NULL);
     }
     double host_cpu = (cmp_host_cpu() - cpu0) / (double)(s.n ? s.n : 1);

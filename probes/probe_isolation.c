@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,7 +21,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "compare.h"
+#include "probes.h"
 
 #define CMP_CANARY_VAR "RUNBOX_COMPARE_CANARY"
 
@@ -410,7 +411,7 @@ static void cmp_rows_fail(cmp_backend *b, const cmp_row *rows, size_t n,
         cmp_set(b, rows[i], value, "%s", why);
 }
 
-void cmp_probe_security(const cmp_options *o, cmp_backend *b)
+void cmp_probe_security(const probe_options *o, cmp_backend *b)
 {
     cmp_progress(o, b->name, "security probes");
     cmp_markers m;
@@ -483,7 +484,7 @@ static const char output_probe[] =
 
 /* Runs code once in a context with the overrides; 0 with r filled, or
  * non-zero with the reason in err (the backend refused the limit). */
-static int cmp_run_limited(const cmp_options *o, const cmp_backend *b,
+static int cmp_run_limited(const probe_options *o, const cmp_backend *b,
                            const char *const *overrides, const char *code,
                            double timeout, runbox_result *r, double *wall,
                            char *err, size_t err_size)
@@ -504,7 +505,7 @@ static int cmp_run_limited(const cmp_options *o, const cmp_backend *b,
     return rc;
 }
 
-void cmp_probe_resources(const cmp_options *o, cmp_backend *b)
+void cmp_probe_resources(const probe_options *o, cmp_backend *b)
 {
     char err[600];
     double wall = 0;
