@@ -26,6 +26,7 @@ typedef struct e2b_ndjson {
     const runbox_exec_request *req;
     runbox_exec_outcome *out;
     e2b_buf line;
+    e2b_buf prepared; /* the line as given to cJSON */
     int ended;        /* end_of_execution seen */
     int raised;       /* an error line seen */
     int failed;       /* a runbox status when a line could not be handled */
@@ -65,14 +66,24 @@ static int e2b_ndjson_bad(e2b_ndjson *p, const char *what, const char *line,
     return -1;
 }
 
-/* One rich value: decoded when binary, serialised when an object. */
+static int e2b_ndjson_oom(e2b_ndjson *p)
+{
+    p->failed = RUNBOX_ENOMEM;
+    snprintf(p->why, sizeof(p->why), "out of memory");
+    return -1;
+}
+
+/* One rich value: decoded when binary, serialised when an object. Strings
+ * keep every byte (a NUL included); see e2b_json_text.c. */
 static int e2b_rich_add(e2b_ndjson *p, const char *mime, const cJSON *v,
                         int base64, int is_main)
 {
     const runbox_host *host = p->sb->st->host;
-    char *data = NULL;
+    char *data = NULL, *text = NULL;
     size_t len = 0;
     int rc = RUNBOX_OK;
+    if (cJSON_IsNull(v))
+        return 0;
     if (cJSON_IsString(v) && base64) {
         const char *s = v->valuestring;
         if (e2b_base64_decode(s, strlen(s), &data, &len) != RUNBOX_OK) {
@@ -82,19 +93,14 @@ static int e2b_rich_add(e2b_ndjson *p, const char *mime, const cJSON *v,
             return -1;
         }
     } else if (cJSON_IsString(v)) {
-        data = strdup(v->valuestring);
-        len = data ? strlen(data) : 0;
-    } else if (!cJSON_IsNull(v)) {
-        data = cJSON_PrintUnformatted(v);
-        len = data ? strlen(data) : 0;
+        data = e2b_json_unmark(v->valuestring, E2B_UNMARK_BYTES, &len);
     } else {
-        return 0;
+        text = cJSON_PrintUnformatted(v);
+        data = text ? e2b_json_unmark(text, E2B_UNMARK_ESCAPE, &len) : NULL;
+        free(text);
     }
-    if (!data) {
-        p->failed = RUNBOX_ENOMEM;
-        snprintf(p->why, sizeof(p->why), "out of memory");
-        return -1;
-    }
+    if (!data)
+        return e2b_ndjson_oom(p);
     rc = host->add_rich(p->req->io, mime, data, len, is_main);
     free(data);
     return rc == RUNBOX_OK ? 0 : -1;
@@ -130,12 +136,62 @@ static const char *e2b_str(const cJSON *msg, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* An error field as valid UTF-8 text (NUL and lone surrogates become
+ * U+FFFD), or NULL when absent. *oom is set when memory ran out. */
+static char *e2b_text_field(const cJSON *msg, const char *key, int *oom)
+{
+    const char *s = e2b_str(msg, key);
+    char *t = s ? e2b_json_unmark(s, E2B_UNMARK_TEXT, NULL) : NULL;
+    if (s && !t)
+        *oom = 1;
+    return t;
+}
+
+/* The code raised. A record without a name (some server-side failures
+ * send null) is named after the traceback's last "Name: value" line, or
+ * "UnknownError", so that a result never says its error is null. */
+static int e2b_error_record(e2b_ndjson *p, const cJSON *msg)
+{
+    int oom = 0;
+    char *name = e2b_text_field(msg, "name", &oom);
+    char *value = e2b_text_field(msg, "value", &oom);
+    char *tb = e2b_text_field(msg, "traceback", &oom);
+    char fallback[128] = "UnknownError";
+    if ((!name || !*name) && tb) {
+        /* The last non-empty line, up to its first ':'. */
+        const char *end = tb + strlen(tb);
+        while (end > tb && (end[-1] == '\n' || end[-1] == ' '))
+            end--;
+        const char *start = end;
+        while (start > tb && start[-1] != '\n')
+            start--;
+        size_t n = strcspn(start, ":\n");
+        if (n && n < sizeof(fallback)) {
+            memcpy(fallback, start, n);
+            fallback[n] = '\0';
+            if (!e2b_is_name(fallback, "._", sizeof(fallback) - 1))
+                snprintf(fallback, sizeof(fallback), "UnknownError");
+        }
+    }
+    p->raised = 1;
+    if (!oom)
+        p->sb->st->host->set_exception(p->req->io,
+                                        name && *name ? name : fallback,
+                                        value, tb);
+    free(name);
+    free(value);
+    free(tb);
+    return oom ? e2b_ndjson_oom(p) : 0;
+}
+
 static int e2b_ndjson_line(e2b_ndjson *p, const char *line, size_t len)
 {
     const runbox_host *host = p->sb->st->host;
     if (strspn(line, " \t\r") == len)
         return 0; /* the real server never sends blank lines; harmless */
-    cJSON *msg = cJSON_ParseWithLength(line, len);
+    if (e2b_json_prepare(line, len, &p->prepared) != RUNBOX_OK)
+        return e2b_ndjson_oom(p);
+    cJSON *msg = cJSON_ParseWithLength(p->prepared.data, p->prepared.len);
     const char *type = e2b_str(msg, "type");
     if (!type) {
         cJSON_Delete(msg);
@@ -144,15 +200,18 @@ static int e2b_ndjson_line(e2b_ndjson *p, const char *line, size_t len)
     int rc = 0;
     if (strcmp(type, "stdout") == 0 || strcmp(type, "stderr") == 0) {
         const char *text = e2b_str(msg, "text");
-        if (text)
-            host->emit(p->req->io, type[3] == 'o' ? 1 : 2, text,
-                       strlen(text));
+        size_t n = 0;
+        char *bytes = text ? e2b_json_unmark(text, E2B_UNMARK_BYTES, &n)
+                           : NULL;
+        if (text && !bytes)
+            rc = e2b_ndjson_oom(p);
+        else if (bytes)
+            host->emit(p->req->io, type[3] == 'o' ? 1 : 2, bytes, n);
+        free(bytes);
     } else if (strcmp(type, "result") == 0) {
         rc = e2b_result(p, msg);
     } else if (strcmp(type, "error") == 0) {
-        p->raised = 1;
-        host->set_exception(p->req->io, e2b_str(msg, "name"),
-                            e2b_str(msg, "value"), e2b_str(msg, "traceback"));
+        rc = e2b_error_record(p, msg);
     } else if (strcmp(type, "number_of_executions") == 0) {
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(msg,
                                                           "execution_count");
@@ -269,6 +328,7 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
     if (rc == RUNBOX_OK && p.raised)
         out->verdict = RUNBOX_VERDICT_ERROR;
     e2b_buf_free(&p.line);
+    e2b_buf_free(&p.prepared);
     e2b_response_free(&resp);
     return rc;
 }

@@ -173,6 +173,21 @@ int e2b_file_write(void *sandbox, const char *path, const void *data,
                    size_t len);
 int e2b_file_read(void *sandbox, const char *path, void **data, size_t *len);
 
+/* JSON text the code interpreter may send but cJSON cannot hold
+ * (e2b_json_text.c): \u0000 and lone surrogate escapes. prepare copies
+ * line into out with those escapes swapped for markers cJSON passes
+ * through; unmark turns a string parsed from it back into the exact bytes
+ * (*len counts them; NUL bytes included), valid UTF-8 text (U+FFFD for
+ * each), or JSON text with the original escapes. unmark's result is
+ * malloc'ed, NULL when out of memory. */
+typedef enum e2b_unmark {
+    E2B_UNMARK_BYTES,
+    E2B_UNMARK_TEXT,
+    E2B_UNMARK_ESCAPE
+} e2b_unmark;
+int e2b_json_prepare(const char *line, size_t len, e2b_buf *out);
+char *e2b_json_unmark(const char *s, e2b_unmark mode, size_t *len);
+
 /* Lenient base64 (standard or URL-safe, padding optional, whitespace
  * ignored). *out is malloc'ed (NUL-terminated); RUNBOX_EPROTO if invalid. */
 int e2b_base64_decode(const char *in, size_t in_len, char **out,

@@ -21,7 +21,8 @@ Test-only endpoints (on both ports, no auth):
       reset: drop the connection (TCP RST) instead of answering;
       malformed: a broken line/frame in an /execute or Start stream;
       truncate: end such a stream cleanly but without its end marker;
-      drop_mid_stream: drop the connection after the stream started.
+      drop_mid_stream: drop the connection after the stream started;
+      null_error_name: error records carry "name": null.
 
 Usage: e2b_test_server.py [--api-key KEY] [--port-file FILE]
 The first stdout line is {"api_port": N, "sandbox_port": M, "pid": P}.
@@ -572,10 +573,16 @@ class Handler(BaseHTTPRequestHandler):
             last[0] = time.monotonic()
             if name != "chan":
                 return self.line({"type": name, "timestamp": now_iso(),
-                                  "text": data.decode("utf-8", "replace")})
+                                  "text": data.decode("utf-8",
+                                                      "surrogateescape")})
             pending[0] += data
             while b"\n" in pending[0]:
                 rec, pending[0] = pending[0].split(b"\n", 1)
+                if self.fault.get("null_error_name"):
+                    r = json.loads(rec)
+                    if r.get("type") == "error":
+                        r["name"] = None  # as some server-side failures do
+                        rec = json.dumps(r).encode()
                 self.chunk(rec + b"\n")
 
         def on_idle():

@@ -410,6 +410,59 @@ static const runbox_rich *find_rich(const runbox_result *r, const char *mime)
     return NULL;
 }
 
+/* The real code interpreter is Python's json.dumps: a NUL arrives as
+ * \u0000 and an undecodable byte as a lone surrogate (\udcff). Both must
+ * reach the result exactly, not cut the line or fail the run. */
+static void test_nul_and_surrogates_in_output(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    assert_int_equal(run(ctx, "import sys\nprint('A\\x00B'); print('C')\n"
+                              "sys.stdout.flush()\n"
+                              "sys.stdout.buffer.write(b'ok\\xff\\n')",
+                         0, &r),
+                     RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_int_equal(r.out.len, 10);
+    assert_memory_equal(r.out.data, "A\0B\nC\nok\xff\n", 10);
+    char *json = NULL;
+    assert_int_equal(runbox_result_to_json(&json, &r), RUNBOX_OK);
+    assert_contains(json, "\"stdout\":\"A\xef\xbf\xbd" "B\\nC\\nok\xef\xbf\xbd\\n\"");
+    assert_contains(json, "\"stdout_base64\":\"QQBCCkMKb2v/Cg==\"");
+    free(json);
+    runbox_result_clear(&r);
+
+    /* In an exception's fields, and in a rich value. */
+    assert_int_equal(run(ctx, "raise ValueError('x\\x00y\\udcffz')", 0, &r),
+                     RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_string_equal(r.error_name, "ValueError");
+    assert_string_equal(r.error_value, "x\xef\xbf\xbdy\xef\xbf\xbdz");
+    runbox_result_clear(&r);
+    assert_int_equal(run(ctx, "{'k': 'a\\x00b\\udcff'}", 0, &r), RUNBOX_OK);
+    const runbox_rich *js = find_rich(&r, "application/json");
+    assert_non_null(js);
+    assert_string_equal(js->data, "{\"k\":\"a\\u0000b\\udcff\"}");
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+static void test_error_record_without_name(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    fault("{\"path_prefix\": \"/execute\", \"null_error_name\": true}");
+    assert_int_equal(run(ctx, "1/0", 0, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    /* Named after the traceback's last line rather than null. */
+    assert_string_equal(r.error_name, "ZeroDivisionError");
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+
 static void test_rich_results(void **state)
 {
     (void)state;
@@ -931,6 +984,8 @@ int main(void)
         FRESH(test_stdout_and_stderr_stream),
         FRESH(test_exception),
         FRESH(test_rich_results),
+        FRESH(test_nul_and_surrogates_in_output),
+        FRESH(test_error_record_without_name),
         FRESH(test_bash_language),
         FRESH(test_timeout_stops_the_run),
         FRESH(test_cancel),
