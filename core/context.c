@@ -255,6 +255,7 @@ static int rb_run(runbox_context *c, void *sandbox, const runbox_exec_options *o
     if (io.exception_set && (r->verdict == RUNBOX_VERDICT_OK ||
                              r->verdict == RUNBOX_VERDICT_EXIT_NONZERO))
         r->verdict = RUNBOX_VERDICT_ERROR;
+    rb_result_system_exit(r, &io);
     /* Python reports a hit memory limit as MemoryError; with a limit in
      * force that is the out-of-memory verdict, as a kernel OOM kill is. */
     if (r->verdict == RUNBOX_VERDICT_ERROR && r->error_name &&

@@ -132,6 +132,12 @@ int rb_result_set_exception(runbox_result *r, const char *name,
                             const char *value, const char *traceback);
 /* Fills error_* from a CPython traceback at the end of stderr. 1 if found. */
 int rb_result_parse_python_traceback(runbox_result *r);
+/* Turns verdict error with a SystemExit exception into the exit status
+ * the code asked for (exit_nonzero, or ok for 0), as a plain interpreter
+ * would exit; a non-numeric argument is written to stderr through io.
+ * Returns 1 when it applied. For every backend whose code runs in a
+ * resident interpreter that reports SystemExit as an exception. */
+int rb_result_system_exit(runbox_result *r, runbox_exec_io *io);
 
 /* ---- text encodings (text.c) ---- */
 /* A valid UTF-8 copy: invalid sequences and NUL become U+FFFD. *lossy is
