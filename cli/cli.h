@@ -26,6 +26,9 @@ runbox_config *cli_config(const cli_common *c);
 /* Prints "runbox: <message>" for status to stderr; returns the exit code
  * for a failed call (2 for usage/config errors, 125 for backend errors). */
 int cli_error(int status, const char *what);
+/* The exit status for a failed call's status: 2 for configuration, usage
+ * and credentials, 125 for a backend failure. */
+int cli_exit_status(int status);
 /* Installs handler (NULL: one that interrupts running executions) for
  * SIGINT and SIGTERM, and ignores SIGPIPE. */
 void cli_handle_signals(void (*handler)(int));

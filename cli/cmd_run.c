@@ -18,7 +18,9 @@ static const char run_help[] =
     "      --config FILE    configuration file (default ./runbox.ini)\n\n"
     "Output streams live unless --json. Exit status: the code's own exit\n"
     "status; 1 if it raised; 124 timeout; 137 out of memory; 128+N killed by\n"
-    "signal N; 130 cancelled; 125 backend failure; 2 usage or config error.\n";
+    "signal N; 130 cancelled; 125 backend failure; 2 usage, config or\n"
+    "credential error (e.g. a rejected API key). A raised exception's\n"
+    "traceback goes to stderr whatever the backend.\n";
 
 static void print_stream(void *ud, int stream, const char *data, size_t len)
 {
@@ -44,8 +46,34 @@ static int exit_status(const runbox_result *r)
     return 125;
 }
 
-/* Prints the result: JSON, or a one-line note on stderr when the verdict
- * is not visible in the output itself. */
+/* For verdict error: the exception, unless the backend's own stderr
+ * (already streamed) carried it, as a plain interpreter's does. Kernel
+ * backends (e2b) report it only as data. */
+static void print_exception(const runbox_result *r)
+{
+    if (r->verdict != RUNBOX_VERDICT_ERROR || !r->error_name)
+        return;
+    const char *tb = r->traceback && *r->traceback ? r->traceback : NULL;
+    if (tb && r->err.data && memmem(r->err.data, r->err.len, tb, strlen(tb)))
+        return;
+    fflush(stdout);
+    if (tb) {
+        fputs(tb, stderr);
+        if (tb[strlen(tb) - 1] != '\n')
+            fputc('\n', stderr);
+        /* Some tracebacks stop before the exception line itself. */
+        if (!strstr(tb, r->error_name))
+            fprintf(stderr, "%s: %s\n", r->error_name,
+                    r->error_value ? r->error_value : "");
+    } else {
+        fprintf(stderr, "%s%s%s\n", r->error_name,
+                r->error_value && *r->error_value ? ": " : "",
+                r->error_value ? r->error_value : "");
+    }
+}
+
+/* Prints the result: JSON, or on stderr the exception of verdict error or
+ * a one-line note when the verdict is not visible in the output itself. */
 static int report(const runbox_result *r, int json)
 {
     if (json) {
@@ -54,6 +82,8 @@ static int report(const runbox_result *r, int json)
             printf("%s\n", text);
             free(text);
         }
+    } else if (r->verdict == RUNBOX_VERDICT_ERROR) {
+        print_exception(r);
     } else if (r->verdict != RUNBOX_VERDICT_OK &&
                r->verdict != RUNBOX_VERDICT_ERROR &&
                r->verdict != RUNBOX_VERDICT_EXIT_NONZERO) {
@@ -151,6 +181,8 @@ int cli_run(int argc, char **argv)
         status = cli_error(rc, NULL);
     else
         status = report(&r, json);
+    if (rc && rc != RUNBOX_ECANCELED && json)
+        status = cli_exit_status(rc);
     runbox_result_clear(&r);
     runbox_context_free(ctx);
     free(code);
@@ -218,6 +250,8 @@ int cli_install(int argc, char **argv)
         }
         status = report(&r, json);
     }
+    if (rc && rc != RUNBOX_ECANCELED && json)
+        status = cli_exit_status(rc);
     runbox_result_clear(&r);
     runbox_context_free(ctx);
     return status;

@@ -53,7 +53,17 @@ int cli_error(int status, const char *what)
         fprintf(stderr, "runbox: %s: %s\n", what, *msg ? msg : runbox_strerror(status));
     else
         fprintf(stderr, "runbox: %s\n", *msg ? msg : runbox_strerror(status));
-    return status == RUNBOX_ECONFIG || status == RUNBOX_EINVAL ? 2 : 125;
+    return cli_exit_status(status);
+}
+
+int cli_exit_status(int status)
+{
+    /* A rejected or missing credential is fixed in the configuration, as
+     * a bad setting is; everything else is the backend failing. */
+    return status == RUNBOX_ECONFIG || status == RUNBOX_EINVAL ||
+                   status == RUNBOX_EAUTH
+               ? 2
+               : 125;
 }
 
 static void cli_on_signal(int sig)

@@ -402,6 +402,38 @@ static void test_exception(void **state)
     finish(ctx);
 }
 
+/* The code interpreter reports sys.exit(n) as a SystemExit exception; the
+ * result says what a plain interpreter would: exit status n. */
+static void test_system_exit_is_an_exit_status(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *code;
+        runbox_verdict verdict;
+        int exit_code;
+        const char *err;
+    } cases[] = {
+        {"import sys\nsys.exit(3)", RUNBOX_VERDICT_EXIT_NONZERO, 3, NULL},
+        {"import sys\nsys.exit()", RUNBOX_VERDICT_OK, 0, NULL},
+        {"import sys\nsys.exit(0)", RUNBOX_VERDICT_OK, 0, NULL},
+        {"raise SystemExit(260)", RUNBOX_VERDICT_EXIT_NONZERO, 4, NULL},
+        {"import sys\nsys.exit('bye')", RUNBOX_VERDICT_EXIT_NONZERO, 1,
+         "bye\n"},
+    };
+    runbox_context *ctx = open_ctx();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        runbox_result r;
+        assert_int_equal(run(ctx, cases[i].code, 0, &r), RUNBOX_OK);
+        assert_int_equal(r.verdict, cases[i].verdict);
+        assert_int_equal(r.exit_code, cases[i].exit_code);
+        assert_null(r.error_name);
+        if (cases[i].err)
+            assert_string_equal(r.err.data, cases[i].err);
+        runbox_result_clear(&r);
+    }
+    finish(ctx);
+}
+
 static const runbox_rich *find_rich(const runbox_result *r, const char *mime)
 {
     for (size_t i = 0; i < r->rich_count; i++)
@@ -984,6 +1016,7 @@ int main(void)
         FRESH(test_stdout_and_stderr_stream),
         FRESH(test_exception),
         FRESH(test_rich_results),
+        FRESH(test_system_exit_is_an_exit_status),
         FRESH(test_nul_and_surrogates_in_output),
         FRESH(test_error_record_without_name),
         FRESH(test_bash_language),

