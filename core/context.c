@@ -256,17 +256,7 @@ static int rb_run(runbox_context *c, void *sandbox, const runbox_exec_options *o
                              r->verdict == RUNBOX_VERDICT_EXIT_NONZERO))
         r->verdict = RUNBOX_VERDICT_ERROR;
     rb_result_system_exit(r, &io);
-    /* Python reports a hit memory limit as MemoryError; with a limit in
-     * force that is the out-of-memory verdict, as a kernel OOM kill is. */
-    if (r->verdict == RUNBOX_VERDICT_ERROR && r->error_name &&
-        !strcmp(r->error_name, "MemoryError") &&
-        (r->limits_applied & RUNBOX_LIMIT_MEMORY)) {
-        r->verdict = RUNBOX_VERDICT_OOM;
-        if (!r->message[0])
-            snprintf(r->message, sizeof r->message, "memory limit of %llu "
-                     "bytes reached (MemoryError)",
-                     (unsigned long long)r->limits.memory_bytes);
-    }
+    rb_result_check_verdict(r);
     if (r->verdict == RUNBOX_VERDICT_OK && (r->out.truncated || r->err.truncated))
         r->verdict = RUNBOX_VERDICT_TRUNCATED;
     if (r->limits.output_bytes)

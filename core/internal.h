@@ -138,6 +138,11 @@ int rb_result_parse_python_traceback(runbox_result *r);
  * Returns 1 when it applied. For every backend whose code runs in a
  * resident interpreter that reports SystemExit as an exception. */
 int rb_result_system_exit(runbox_result *r, runbox_exec_io *io);
+/* Keeps a backend's limit verdict only when it agrees with the limits set:
+ * a SIGXCPU "timeout" with no CPU limit (or far below it) is the code's own
+ * signal, verdict signaled. Notes a likely memory limit on a MemoryError
+ * without calling it oom (verdict_check.c). */
+void rb_result_check_verdict(runbox_result *r);
 
 /* ---- text encodings (text.c) ---- */
 /* A valid UTF-8 copy: invalid sequences and NUL become U+FFFD. *lossy is

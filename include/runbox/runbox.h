@@ -99,8 +99,11 @@ typedef enum runbox_verdict {
     RUNBOX_VERDICT_ERROR,           /* the code raised (error_name is set) */
     RUNBOX_VERDICT_EXIT_NONZERO,    /* exited with a non-zero status */
     RUNBOX_VERDICT_SIGNALED,        /* killed by a signal it did not ask for */
-    RUNBOX_VERDICT_TIMEOUT,         /* the wall or CPU limit ended it */
-    RUNBOX_VERDICT_OOM,             /* the memory limit ended it */
+    RUNBOX_VERDICT_TIMEOUT,         /* the wall or CPU limit ended it (runbox's
+                                       clock, or SIGXCPU under a CPU limit) */
+    RUNBOX_VERDICT_OOM,             /* the kernel killed it for memory, as the
+                                       backend saw (cgroup OOM kill, Docker's
+                                       OOMKilled); a MemoryError is ERROR */
     RUNBOX_VERDICT_TRUNCATED,       /* ran fine, but output hit the cap */
     RUNBOX_VERDICT_BACKEND_FAILURE, /* the sandbox or backend failed; see message */
     RUNBOX_VERDICT_CANCELED         /* the caller stopped it */

@@ -86,6 +86,41 @@ static void test_verdicts(void **state)
     runbox_context_free(ctx);
 }
 
+/* Limit verdicts need evidence: a SIGXCPU the code sent itself is no
+ * timeout, and a MemoryError traceback (forged or real) is no oom. */
+static void test_limit_verdicts_need_evidence(void **state)
+{
+    (void)state;
+    runbox_result r;
+    runbox_result_init(&r);
+    runbox_context *ctx = tu_context("fake", NULL);
+    assert_int_equal(tu_run(ctx, "sigxcpu", &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_SIGNALED);
+    assert_int_equal(r.signal, 24);
+    assert_true(tu_contains(r.message, "no CPU time limit"));
+    runbox_context_free(ctx);
+
+    ctx = tu_context("fake", "cpu_time=10", NULL);
+    assert_int_equal(tu_run(ctx, "sigxcpu", &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_SIGNALED);
+    assert_true(tu_contains(r.message, "before the 10s CPU time limit"));
+    runbox_context_free(ctx);
+
+    ctx = tu_context("fake", "memory=64m", NULL);
+    assert_int_equal(tu_run(ctx, "memerror", &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_string_equal(r.error_name, "MemoryError");
+    assert_true(tu_contains(r.message, "limit was probably reached"));
+    runbox_context_free(ctx);
+
+    ctx = tu_context("fake", "memory=0", NULL);
+    assert_int_equal(tu_run(ctx, "memerror", &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_string_equal(r.message, "");
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+}
+
 static void test_timeout_passes_deadline(void **state)
 {
     (void)state;
@@ -189,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_cap),
         cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_limit_verdicts_need_evidence),
         cmocka_unit_test(test_timeout_passes_deadline),
         cmocka_unit_test(test_cancel_from_another_thread),
         cmocka_unit_test(test_backend_failure),
