@@ -20,7 +20,8 @@ static const char run_help[] =
     "status; 1 if it raised; 124 timeout; 137 out of memory; 128+N killed by\n"
     "signal N; 130 cancelled; 125 backend failure; 2 usage, config or\n"
     "credential error (e.g. a rejected API key). A raised exception's\n"
-    "traceback goes to stderr whatever the backend.\n";
+    "traceback goes to stderr whatever the backend. The code may exit 124 or\n"
+    "137 itself: --json's verdict tells a real timeout or oom apart.\n";
 
 static void print_stream(void *ud, int stream, const char *data, size_t len)
 {
