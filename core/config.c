@@ -20,8 +20,17 @@ const rb_core_key rb_core_keys[] = {
     {"network", RB_T_BOOL, "off", RUNBOX_LIMIT_NETWORK, "let the code reach the network"},
     {"pass_env", RB_T_STRING, NULL, 0, "host environment variables passed to the code, comma-separated"},
     {"log", RB_T_STRING, "warn", 0, "log level: error, warn, info, debug"},
+    {"pool_size", RB_T_COUNT, "0", 0, "fresh sandboxes kept started for one-shot runs (0 = no pool)"},
+    {"pool_max_age", RB_T_DURATION, "300", 0, "seconds a pooled sandbox may wait before it is replaced"},
     {NULL, RB_T_STRING, NULL, 0, NULL},
 };
+
+/* Keys a backend's section may set too, overriding [runbox]: the limits
+ * and the pool settings. */
+int rb_core_key_per_backend(const rb_core_key *k)
+{
+    return k && (k->limit || !strncmp(k->name, "pool_", 5));
+}
 
 const rb_core_key *rb_core_key_find(const char *name)
 {
@@ -164,7 +173,8 @@ static int rb_config_check_value(const char *key, const char *value,
                        "%s: unknown setting '%s' (run `runbox config --help` "
                        "for the list)", origin, key);
     const char *why;
-    if (k && (!dot || k->limit) && rb_value_check(k->type, value, &why))
+    if (k && (!dot || rb_core_key_per_backend(k)) &&
+        rb_value_check(k->type, value, &why))
         return rb_fail(RUNBOX_ECONFIG, "%s: %s = '%s': %s", origin, key,
                        value, why);
     return RUNBOX_OK;
@@ -206,7 +216,7 @@ int rb_config_check_backend(const runbox_config *cfg, const runbox_backend *vt)
             continue;
         const char *k = e->key + n + 1;
         const rb_core_key *ck = rb_core_key_find(k);
-        if (ck && ck->limit)
+        if (rb_core_key_per_backend(ck))
             continue; /* value already checked when it was read */
         int known = 0;
         for (const char *const *p = vt->config_keys; p && *p; p++)
@@ -217,7 +227,7 @@ int rb_config_check_backend(const runbox_config *cfg, const runbox_backend *vt)
             for (const char *const *p = vt->config_keys; p && *p; p++)
                 rb_buf_printf(&list, "%s%s", list.len ? ", " : "", *p);
             for (const rb_core_key *c = rb_core_keys; c->name; c++)
-                if (c->limit)
+                if (rb_core_key_per_backend(c))
                     rb_buf_printf(&list, ", %s", c->name);
             int rc = rb_fail(RUNBOX_ECONFIG,
                              "%s: unknown setting '%s' in [%s]; it accepts: %s",

@@ -15,6 +15,7 @@ struct runbox_context {
     runbox_limits limits;
     uint32_t required; /* limits set explicitly */
     char **env;        /* pass_env resolved: "NAME=value", NULL-terminated */
+    runbox_pool *pool; /* made from pool_size, or NULL */
 };
 
 struct runbox_session {
@@ -60,6 +61,30 @@ static int rb_pass_env(runbox_context *c)
     return RUNBOX_OK;
 }
 
+/* pool_size > 0 in the configuration: the context keeps a pool that
+ * runbox_execute uses. */
+static int rb_context_pool_from_config(runbox_context *c)
+{
+    const rb_entry *size = rb_config_lookup(c->cfg, c->b->name, "pool_size");
+    const rb_entry *age = rb_config_lookup(c->cfg, c->b->name, "pool_max_age");
+    uint64_t n = 0;
+    double secs = 0;
+    const char *why;
+    if (size && rb_parse_count(size->value, &n, &why))
+        return rb_fail(RUNBOX_ECONFIG, "%s: pool_size = '%s': %s",
+                       size->origin, size->value, why);
+    if (age && rb_parse_duration(age->value, &secs, &why))
+        return rb_fail(RUNBOX_ECONFIG, "%s: pool_max_age = '%s': %s",
+                       age->origin, age->value, why);
+    if (!n)
+        return RUNBOX_OK;
+    if (n > 64)
+        return rb_fail(RUNBOX_ECONFIG, "%s: pool_size = '%s': at most 64 "
+                       "sandboxes can be kept ready", size->origin, size->value);
+    runbox_pool_options po = {(unsigned)n, secs};
+    return runbox_pool_new(&c->pool, c, &po);
+}
+
 RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg)
 {
     if (!out)
@@ -94,7 +119,12 @@ RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg
             rb_fail(rc, "backend %s failed to open: %s", c->b->name,
                     runbox_strerror(rc));
     }
+    int opened = !rc;
+    if (!rc)
+        rc = rb_context_pool_from_config(c);
     if (rc) {
+        if (opened)
+            c->b->vt.close(c->state);
         rb_free_env(c->env);
         runbox_config_free(c->cfg);
         free(c);
@@ -108,6 +138,7 @@ RUNBOX_API void runbox_context_free(runbox_context *c)
 {
     if (!c)
         return;
+    runbox_pool_free(c->pool);
     c->b->vt.close(c->state);
     rb_free_env(c->env);
     runbox_config_free(c->cfg);
@@ -138,17 +169,43 @@ static int rb_need(const runbox_context *c, uint64_t cap, const char *what)
                    c->b->name, what);
 }
 
-static int rb_sandbox_new(runbox_context *c, void **sandbox, int oneshot)
+static int rb_sandbox_make(runbox_context *c, void **sandbox, int oneshot,
+                           int prestart, double lifetime)
 {
     runbox_sandbox_opts so = {RUNBOX_BACKEND_ABI, sizeof so, oneshot,
                               c->limits, c->required,
-                              (const char *const *)c->env};
+                              (const char *const *)c->env, prestart, lifetime};
     rb_error_clear();
     int rc = c->b->vt.sandbox_create(sandbox, c->state, &so);
     if (rc && !runbox_error_last()[0])
         rb_fail(rc, "%s backend could not create a sandbox: %s", c->b->name,
                 runbox_strerror(rc));
     return rc;
+}
+
+static int rb_sandbox_new(runbox_context *c, void **sandbox, int oneshot)
+{
+    return rb_sandbox_make(c, sandbox, oneshot, 0, 0);
+}
+
+int rb_sandbox_prestart(runbox_context *c, void **sandbox, double lifetime)
+{
+    return rb_sandbox_make(c, sandbox, 1, 1, lifetime);
+}
+
+const runbox_backend *rb_context_backend_vt(const runbox_context *c)
+{
+    return &c->b->vt;
+}
+
+runbox_host_ctx *rb_context_host_ctx(runbox_context *c)
+{
+    return &c->hctx;
+}
+
+RUNBOX_API runbox_pool *runbox_context_pool(runbox_context *c)
+{
+    return c ? c->pool : NULL;
 }
 
 /* Destroys a one-shot sandbox (NULL: nothing) without losing the message
@@ -176,9 +233,11 @@ static int rb_language_ok(const runbox_context *c, const char *lang)
 }
 
 /* Runs code (or, with spec, an install) in sandbox, or in a fresh one-shot
- * sandbox when sandbox is NULL, and turns the outcome into a result. */
-static int rb_run(runbox_context *c, void *sandbox, const runbox_exec_options *opt,
-                  const char *spec, runbox_result *r)
+ * sandbox when sandbox is NULL (from pool when it has one ready), and turns
+ * the outcome into a result. */
+static int rb_run(runbox_context *c, runbox_pool *pool, void *sandbox,
+                  const runbox_exec_options *opt, const char *spec,
+                  runbox_result *r)
 {
     runbox_result_clear(r);
     snprintf(r->backend, sizeof r->backend, "%s", c->b->name);
@@ -203,7 +262,9 @@ static int rb_run(runbox_context *c, void *sandbox, const runbox_exec_options *o
     else if (runbox_interrupted() || (opt && opt->cancel && *opt->cancel))
         rc = rb_fail(RUNBOX_ECANCELED, "cancelled before the run started");
     double t0 = rb_now();
-    void *own = NULL;
+    void *own = NULL, *pooled = NULL;
+    if (!rc && !sandbox && pool && !spec)
+        sandbox = pooled = rb_pool_take(pool, r->limits.wall_seconds);
     if (!rc && !sandbox) {
         rc = rb_sandbox_new(c, &own, 1);
         sandbox = own;
@@ -233,6 +294,8 @@ static int rb_run(runbox_context *c, void *sandbox, const runbox_exec_options *o
             rb_fail(rc, "%s backend failed: %s", c->b->name, runbox_strerror(rc));
     }
     rb_sandbox_drop(c, own, rc);
+    if (pooled) /* destroyed in the background: off the caller's clock */
+        rb_pool_dispose(pool, pooled);
     r->wall_seconds = rb_now() - t0;
     if (rc) {
         r->verdict = rc == RUNBOX_ECANCELED ? RUNBOX_VERDICT_CANCELED
@@ -276,7 +339,13 @@ RUNBOX_API int runbox_execute(runbox_context *c, const runbox_exec_options *opt,
 {
     if (!c || !opt || !r)
         return rb_fail(RUNBOX_EINVAL, "runbox_execute: NULL argument");
-    return rb_run(c, NULL, opt, NULL, r);
+    return rb_run(c, c->pool, NULL, opt, NULL, r);
+}
+
+int rb_run_pooled(runbox_context *c, runbox_pool *pool,
+                  const runbox_exec_options *opt, runbox_result *r)
+{
+    return rb_run(c, pool, NULL, opt, NULL, r);
 }
 
 static int rb_install(runbox_context *c, void *sandbox, const char *spec,
@@ -299,7 +368,7 @@ static int rb_install(runbox_context *c, void *sandbox, const char *spec,
         opt.userdata = given->userdata;
         opt.cancel = given->cancel;
     }
-    return rb_run(c, sandbox, &opt, spec, r);
+    return rb_run(c, NULL, sandbox, &opt, spec, r);
 }
 
 RUNBOX_API int runbox_install_package(runbox_context *c, const char *spec,
@@ -399,7 +468,7 @@ RUNBOX_API int runbox_session_execute(runbox_session *s,
 {
     if (!s || !opt || !r)
         return rb_fail(RUNBOX_EINVAL, "runbox_session_execute: NULL argument");
-    return rb_run(s->ctx, s->sandbox, opt, NULL, r);
+    return rb_run(s->ctx, NULL, s->sandbox, opt, NULL, r);
 }
 
 RUNBOX_API int runbox_session_install(runbox_session *s, const char *spec,

@@ -61,6 +61,8 @@ typedef struct rb_core_key {
 } rb_core_key;
 extern const rb_core_key rb_core_keys[];
 const rb_core_key *rb_core_key_find(const char *name);
+/* May the key appear in a backend's section (limits, pool settings)? */
+int rb_core_key_per_backend(const rb_core_key *k);
 
 typedef struct rb_entry {
     char *key;    /* "timeout" or "docker.image" */
@@ -126,6 +128,20 @@ struct runbox_exec_io {
 };
 void rb_exec_io_init(runbox_exec_io *io, runbox_result *r,
                      const runbox_exec_options *opt, uint64_t cap);
+
+/* ---- contexts and pools (context.c, pool.c) ---- */
+/* A one-shot sandbox made ahead of time (prestart) for a pool. */
+int rb_sandbox_prestart(runbox_context *c, void **sandbox, double lifetime);
+const runbox_backend *rb_context_backend_vt(const runbox_context *c);
+runbox_host_ctx *rb_context_host_ctx(runbox_context *c);
+/* runbox_execute with a sandbox from pool when one is ready. */
+int rb_run_pooled(runbox_context *c, runbox_pool *pool,
+                  const runbox_exec_options *opt, runbox_result *r);
+/* A ready sandbox whose lifetime covers a run of run_seconds, now owned by
+ * the caller, or NULL (counted as a miss). */
+void *rb_pool_take(runbox_pool *p, double run_seconds);
+/* Hands a used sandbox back to be destroyed in the background. */
+void rb_pool_dispose(runbox_pool *p, void *sandbox);
 
 /* ---- results (result.c, traceback.c) ---- */
 int rb_result_set_exception(runbox_result *r, const char *name,

@@ -125,6 +125,7 @@ static const runbox_backend docker_backend = {
     .environment = docker_sandbox_environment,
     .file_write = docker_file_write,
     .file_read = docker_file_read,
+    .sandbox_check = docker_sandbox_check,
 };
 
 RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,

@@ -3,6 +3,7 @@
  * session execs), pip installs, the environment report, and the verdict
  * drawn from how the code ended.
  */
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -67,6 +68,9 @@ static void docker_end(docker_sandbox *sb)
     sb->conn.should_abort = NULL;
 }
 
+static int docker_run_start(docker_sandbox *sb, const runbox_limits *limits,
+                            docker_hijack *hj, docker_applied *applied);
+
 int docker_sandbox_create(void **sandbox, void *state,
                           const runbox_sandbox_opts *opts)
 {
@@ -85,6 +89,14 @@ int docker_sandbox_create(void **sandbox, void *state,
     int rc = docker_conn_open(&sb->conn, &st->engine);
     if (rc == RUNBOX_OK && !sb->oneshot)
         rc = docker_sandbox_keeper(sb);
+    /* For a pool: the container is made, attached and started now; exec
+     * only writes the code to its waiting `python3 -`. */
+    if (rc == RUNBOX_OK && sb->oneshot &&
+        opts->struct_size >= offsetof(runbox_sandbox_opts, prestart) +
+                                 sizeof opts->prestart && opts->prestart) {
+        rc = docker_run_start(sb, &sb->limits, &sb->pre_hj, &sb->pre_applied);
+        sb->prestarted = rc == RUNBOX_OK;
+    }
     if (rc != RUNBOX_OK) {
         docker_sandbox_destroy(sb);
         return rc;
@@ -99,6 +111,8 @@ void docker_sandbox_destroy(void *sandbox)
     if (!sb)
         return;
     docker_end(sb); /* removal must not be cut short by a cancel */
+    if (sb->prestarted)
+        docker_hijack_close(&sb->pre_hj);
     char *ids[] = {sb->run_id, sb->keeper_id};
     for (size_t i = 0; i < 2; i++) {
         if (ids[i] && sb->conn.curl &&
@@ -162,15 +176,15 @@ static void docker_pump_setup(docker_pump *p, docker_sandbox *sb,
     p->stop_arg = sb;
 }
 
-/* A fresh container running `python3 -` with input on stdin. */
-static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
-                           docker_pump *p, docker_ending *end)
+/* Creates the run container (`python3 -` reading the code from stdin),
+ * attaches to it and starts it. On success *hj is open: the caller closes
+ * it. */
+static int docker_run_start(docker_sandbox *sb, const runbox_limits *limits,
+                            docker_hijack *hj, docker_applied *applied)
 {
     docker_state *st = sb->st;
-    docker_engine *e = &st->engine;
     cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_RUN_CODE,
-                                        limits, sb->network, sb->env,
-                                        &end->applied);
+                                        limits, sb->network, sb->env, applied);
     if (!spec)
         return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
     if (sb->run_id) { /* a second run in a one-shot sandbox */
@@ -186,15 +200,48 @@ static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
     snprintf(path, sizeof(path),
              "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1",
              sb->run_id);
-    docker_hijack hj;
-    rc = docker_hijack_open(e, &hj, path, NULL);
+    rc = docker_hijack_open(&st->engine, hj, path, NULL);
     if (rc != RUNBOX_OK)
         return rc;
     rc = docker_container_start(&sb->conn, sb->run_id);
-    if (rc == RUNBOX_OK) {
-        p->stop = docker_stop_container;
-        rc = docker_pump_run(p, e, &hj);
+    if (rc != RUNBOX_OK)
+        docker_hijack_close(hj);
+    return rc;
+}
+
+int docker_sandbox_check(void *sandbox)
+{
+    docker_sandbox *sb = sandbox;
+    if (!sb->prestarted)
+        return RUNBOX_OK;
+    /* `python3 -` prints nothing before its stdin ends: anything on the
+     * stream, or its end, means the container is no longer waiting. */
+    struct pollfd pfd = {.fd = sb->pre_hj.fd, .events = POLLIN};
+    if (sb->pre_hj.pending_len || poll(&pfd, 1, 0) != 0)
+        return RUNBOX_EGONE;
+    return RUNBOX_OK;
+}
+
+/* A fresh container running `python3 -` with input on stdin, or the one
+ * a pool started for this sandbox. */
+static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
+                           docker_pump *p, docker_ending *end)
+{
+    docker_state *st = sb->st;
+    docker_engine *e = &st->engine;
+    docker_hijack hj;
+    int rc = RUNBOX_OK;
+    if (sb->prestarted) {
+        hj = sb->pre_hj;
+        end->applied = sb->pre_applied;
+        sb->prestarted = 0; /* used once: a second run makes its own */
+    } else {
+        rc = docker_run_start(sb, limits, &hj, &end->applied);
+        if (rc != RUNBOX_OK)
+            return rc;
     }
+    p->stop = docker_stop_container;
+    rc = docker_pump_run(p, e, &hj);
     docker_hijack_close(&hj);
     end->stopped = p->stopped;
     if (rc != RUNBOX_OK || p->stopped != DOCKER_STOP_NONE)

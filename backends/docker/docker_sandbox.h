@@ -34,6 +34,11 @@ typedef struct docker_sandbox {
     unsigned long oom_kills_seen; /* the keeper cgroup's oom_kill count */
     runbox_exec_io *io; /* of the call in progress, for cancellation */
     int exec_count;
+    /* A pooled sandbox (prestart): run_id was created, attached and
+     * started ahead; its `python3 -` waits on the open stream for code. */
+    int prestarted;
+    docker_hijack pre_hj;
+    docker_applied pre_applied;
 } docker_sandbox;
 
 int docker_sandbox_create(void **sandbox, void *state,
@@ -45,6 +50,8 @@ int docker_sandbox_install(void *sandbox, const char *spec,
                            const runbox_exec_request *req,
                            runbox_exec_outcome *out);
 int docker_sandbox_environment(void *sandbox, char **json);
+/* Whether a prestarted sandbox's container is still waiting for code. */
+int docker_sandbox_check(void *sandbox);
 
 /* Makes and starts the keeper container when the sandbox has none yet. */
 int docker_sandbox_keeper(docker_sandbox *sb);

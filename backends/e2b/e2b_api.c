@@ -22,9 +22,13 @@
 /* Sandbox lifetime in seconds for the create request, 0 = let E2B choose
  * (300 s). A one-shot sandbox with a wall limit lives only a little longer
  * than its run, so that a crashed runbox leaks it briefly; a session lives
- * that long after its last use (e2b_api_keep_alive). */
+ * that long after its last use (e2b_api_keep_alive); a pooled one as long
+ * as the pool asks (its wait, then its run). */
 static int e2b_lifetime(const e2b_state *st, const runbox_sandbox_opts *opts)
 {
+    if (opts->struct_size >= offsetof(runbox_sandbox_opts, lifetime) +
+                                 sizeof opts->lifetime && opts->lifetime > 0)
+        return opts->lifetime > 86400 ? 86400 : (int)ceil(opts->lifetime);
     if (st->sandbox_timeout > 0)
         return st->sandbox_timeout;
     if (opts->oneshot && opts->limits.wall_seconds > 0) {

@@ -145,6 +145,18 @@ typedef struct runbox_sandbox_opts {
      * pass_env setting), or NULL. Borrowed until sandbox_destroy. Nothing
      * else of the host's environment may reach the code. */
     const char *const *env;
+    /* --- since struct_size covers them (pools) --- */
+    /* Non-zero: the sandbox is made ahead of time for a pool (oneshot is
+     * set too). Do now everything that does not need the code (start the
+     * container, the interpreter), so that exec only hands the code over.
+     * Its one exec may come minutes later and from another thread; limits
+     * are the context's, the request's differ only in wall_seconds. */
+    int prestart;
+    /* Seconds after its creation by which the sandbox must end by itself,
+     * even when runbox is gone (SIGKILL), or 0 for the backend's own rule.
+     * A pool sets it to its max age plus the run's timeout and a margin. A
+     * backend that cannot enforce it says so in its README. */
+    double lifetime;
 } runbox_sandbox_opts;
 
 /* One execution. Borrowed for the duration of the call. */
@@ -225,6 +237,13 @@ typedef struct runbox_backend {
     /* *data from host->alloc, *len bytes; RUNBOX_ENOTFOUND if missing. */
     int (*file_read)(void *sandbox, const char *path, void **data,
                      size_t *len);
+    /* --- since struct_size covers it --- */
+    /* Is a sandbox made with prestart still usable? Called by the pool
+     * while the sandbox waits (never during another call on it), so it
+     * must be cheap: no network round trip where one can be avoided.
+     * RUNBOX_OK, or a status (RUNBOX_EGONE) when the sandbox is known dead;
+     * the pool then destroys it and makes another. Optional. */
+    int (*sandbox_check)(void *sandbox);
     /* New slots are appended here, each gated on struct_size. */
 } runbox_backend;
 

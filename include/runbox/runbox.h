@@ -324,6 +324,73 @@ int runbox_session_read_file(runbox_session *s, const char *path, void **data,
                              size_t *len);
 
 /* ------------------------------------------------------------------ */
+/* Pools: fresh sandboxes started ahead of time for one-shot runs.     */
+/* ------------------------------------------------------------------ */
+/* A pool keeps `size` fresh, never-used sandboxes started in the
+ * background (the expensive part: a container started, an interpreter
+ * loaded, a cloud sandbox created). runbox_pool_execute takes one, runs
+ * the code in it and destroys it afterwards (in the background); the pool
+ * then starts a replacement. A sandbox is never handed out twice. A
+ * waiting sandbox older than max_age, or one the backend reports dead, is
+ * destroyed and replaced. When the pool is empty (runs came faster than it
+ * refills) a run gets a cold sandbox, exactly as runbox_execute without a
+ * pool. After runbox_interrupt() the pool destroys what it holds and
+ * starts nothing more. runbox_pool_free destroys everything.
+ *
+ * Every pooled sandbox is made with a lifetime (max_age + the context's
+ * timeout + 10 s) after which it ends by itself even if this process is
+ * killed, where the backend can enforce that (docker: the container's own
+ * deadline; e2b: the sandbox lifetime; subprocess: the sandbox dies with
+ * runbox). A run whose timeout would outlast a waiting sandbox's lifetime
+ * gets a cold sandbox instead.
+ *
+ * Setting pool_size (and pool_max_age) in the configuration makes
+ * runbox_context_new create one such pool that runbox_execute uses.
+ *
+ * Thread-safety: every function here may be called from several threads
+ * at once on one pool; the pool runs its own background threads. The pool
+ * borrows its context: free the pool before the context. */
+typedef struct runbox_pool runbox_pool;
+
+typedef struct runbox_pool_options {
+    unsigned size;  /* sandboxes kept ready, 1..64 */
+    double max_age; /* seconds a ready sandbox may wait; 0 = 300 */
+} runbox_pool_options;
+
+/* Starts filling at once and returns without waiting. RUNBOX_EINVAL for a
+ * bad size or age, RUNBOX_ENOMEM, or a thread that could not start. */
+int runbox_pool_new(runbox_pool **pool, runbox_context *ctx,
+                    const runbox_pool_options *opt);
+/* Stops the background threads and destroys every sandbox the pool
+ * holds or still has to dispose of. Runs in progress must have returned.
+ * Accepts NULL. */
+void runbox_pool_free(runbox_pool *pool);
+/* As runbox_execute, in a sandbox from the pool when one is ready. */
+int runbox_pool_execute(runbox_pool *pool, const runbox_exec_options *opt,
+                        runbox_result *r);
+
+typedef struct runbox_pool_stats {
+    unsigned size;       /* configured */
+    unsigned ready;      /* started, waiting for a run */
+    unsigned starting;   /* being started now */
+    uint64_t created;    /* sandboxes started since the pool was made */
+    uint64_t hits;       /* runs served from the pool */
+    uint64_t misses;     /* runs that found it empty (got a cold sandbox) */
+    uint64_t expired;    /* replaced for age */
+    uint64_t dead;       /* replaced because the backend said it died */
+    uint64_t failures;   /* starts that failed (retried with a back-off) */
+} runbox_pool_stats;
+/* A consistent snapshot. */
+void runbox_pool_stats_get(runbox_pool *pool, runbox_pool_stats *st);
+/* Waits until at least n sandboxes are ready, or timeout seconds passed.
+ * RUNBOX_OK, or RUNBOX_EUNAVAILABLE on timeout (with the last start
+ * failure's message when there was one), RUNBOX_ECANCELED after
+ * runbox_interrupt(). */
+int runbox_pool_wait_ready(runbox_pool *pool, unsigned n, double timeout);
+/* The pool runbox_context_new made from pool_size, or NULL. Borrowed. */
+runbox_pool *runbox_context_pool(runbox_context *ctx);
+
+/* ------------------------------------------------------------------ */
 /* Discovery                                                           */
 /* ------------------------------------------------------------------ */
 typedef struct runbox_backend_info {
