@@ -151,7 +151,8 @@ static void rb_scan_dir(void *ud, const char *dir)
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, rb_name_cmp);
+    if (n) /* names is NULL for a folder without backends */
+        qsort(names, n, sizeof *names, rb_name_cmp);
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/runbox-%s.so", dir, names[i]);

@@ -125,12 +125,31 @@ static double rb_jnum(const cJSON *o, const char *k, double def)
     return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
+/* A number that must fit the C type it is stored in: converting an
+ * out-of-range double is undefined behaviour, and such a value cannot have
+ * come from runbox_result_to_json. [lo, hi) bounds; *bad names the first
+ * key out of range, and def is used in its place. */
+#define RB_INT_RANGE -2147483648.0, 2147483648.0
+#define RB_U32_RANGE 0.0, 4294967296.0
+#define RB_U64_RANGE 0.0, 18446744073709551616.0
+static double rb_jnum_in(const cJSON *o, const char *k, double def,
+                         double lo, double hi, const char **bad)
+{
+    double v = rb_jnum(o, k, def);
+    if (v >= lo && v < hi)
+        return v;
+    if (!*bad)
+        *bad = k;
+    return def;
+}
+
 static int rb_jbool(const cJSON *o, const char *k)
 {
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
-static int rb_read_output(const cJSON *o, const char *name, runbox_output *out)
+static int rb_read_output(const cJSON *o, const char *name, runbox_output *out,
+                          const char **bad)
 {
     char key[64];
     snprintf(key, sizeof key, "%s_base64", name);
@@ -153,7 +172,7 @@ static int rb_read_output(const cJSON *o, const char *name, runbox_output *out)
     snprintf(key, sizeof key, "%s_truncated", name);
     out->truncated = rb_jbool(o, key);
     snprintf(key, sizeof key, "%s_bytes", name);
-    out->total = (uint64_t)rb_jnum(o, key, (double)out->len);
+    out->total = (uint64_t)rb_jnum_in(o, key, (double)out->len, RB_U64_RANGE, bad);
     return RUNBOX_OK;
 }
 
@@ -168,13 +187,14 @@ RUNBOX_API int runbox_result_from_json(runbox_result *r, const char *json)
         return rb_fail(RUNBOX_EPROTO, "result JSON is not an object");
     }
     int rc = RUNBOX_OK;
+    const char *bad = NULL; /* a number out of its type's range */
     if (runbox_verdict_parse(&r->verdict, rb_jstr(o, "verdict")))
         rc = rb_fail(RUNBOX_EPROTO, "result JSON has no valid verdict");
     r->success = rb_jbool(o, "success");
-    r->exit_code = (int)rb_jnum(o, "exit_code", -1);
-    r->signal = (int)rb_jnum(o, "signal", 0);
-    if (!rc && (rb_read_output(o, "stdout", &r->out) ||
-                rb_read_output(o, "stderr", &r->err)))
+    r->exit_code = (int)rb_jnum_in(o, "exit_code", -1, RB_INT_RANGE, &bad);
+    r->signal = (int)rb_jnum_in(o, "signal", 0, RB_INT_RANGE, &bad);
+    if (!rc && (rb_read_output(o, "stdout", &r->out, &bad) ||
+                rb_read_output(o, "stderr", &r->err, &bad)))
         rc = rb_fail(RUNBOX_EPROTO, "result JSON has a bad stdout or stderr");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
     if (!rc && cJSON_IsObject(e))
@@ -201,7 +221,7 @@ RUNBOX_API int runbox_result_from_json(runbox_result *r, const char *json)
                              rb_jbool(it, "main"));
         free(data);
     }
-    r->execution_count = (int)rb_jnum(o, "execution_count", 0);
+    r->execution_count = (int)rb_jnum_in(o, "execution_count", 0, RB_INT_RANGE, &bad);
     r->wall_seconds = rb_jnum(o, "wall_time", 0);
     r->cpu_seconds = rb_jnum(o, "cpu_time", -1);
     const char *s = rb_jstr(o, "backend");
@@ -214,11 +234,11 @@ RUNBOX_API int runbox_result_from_json(runbox_result *r, const char *json)
     if (cJSON_IsObject(l)) {
         r->limits.wall_seconds = rb_jnum(l, "timeout", 0);
         r->limits.cpu_seconds = rb_jnum(l, "cpu_time", 0);
-        r->limits.memory_bytes = (uint64_t)rb_jnum(l, "memory", 0);
-        r->limits.processes = (uint32_t)rb_jnum(l, "processes", 0);
-        r->limits.file_bytes = (uint64_t)rb_jnum(l, "file_size", 0);
-        r->limits.open_files = (uint32_t)rb_jnum(l, "open_files", 0);
-        r->limits.output_bytes = (uint64_t)rb_jnum(l, "output_limit", 0);
+        r->limits.memory_bytes = (uint64_t)rb_jnum_in(l, "memory", 0, RB_U64_RANGE, &bad);
+        r->limits.processes = (uint32_t)rb_jnum_in(l, "processes", 0, RB_U32_RANGE, &bad);
+        r->limits.file_bytes = (uint64_t)rb_jnum_in(l, "file_size", 0, RB_U64_RANGE, &bad);
+        r->limits.open_files = (uint32_t)rb_jnum_in(l, "open_files", 0, RB_U32_RANGE, &bad);
+        r->limits.output_bytes = (uint64_t)rb_jnum_in(l, "output_limit", 0, RB_U64_RANGE, &bad);
         r->limits.network = rb_jbool(l, "network");
         const cJSON *a;
         cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(l, "applied"))
@@ -227,6 +247,9 @@ RUNBOX_API int runbox_result_from_json(runbox_result *r, const char *json)
                     r->limits_applied |= 1u << i;
     }
     cJSON_Delete(o);
+    if (!rc && bad)
+        rc = rb_fail(RUNBOX_EPROTO, "result JSON has \"%s\" out of range",
+                     bad);
     if (rc)
         runbox_result_clear(r);
     return rc;

@@ -136,6 +136,24 @@ static void test_list_reports_duplicates(void **state)
     setenv("RUNBOX_BACKEND_PATH", fx1, 1);
 }
 
+/* A search folder that holds no backend at all (found by fuzzing the
+ * config loader: it sorted a NULL list) is listed without fault; run under
+ * UBSan in the sanitizer build. */
+static void test_empty_search_dir(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char path[8300];
+    snprintf(path, sizeof path, "%s:%s", dir, fx1);
+    setenv("RUNBOX_BACKEND_PATH", path, 1);
+    seen s = {0};
+    assert_int_equal(runbox_backends_list(NULL, on_backend, &s), RUNBOX_OK);
+    assert_int_equal(s.fake_ok, 1);
+    setenv("RUNBOX_BACKEND_PATH", fx1, 1);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* The current directory is never searched, not even through a relative
  * entry in RUNBOX_BACKEND_PATH. */
 static void test_never_the_cwd(void **state)
@@ -193,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_not_found_lists_existing),
         cmocka_unit_test(test_duplicate_name),
         cmocka_unit_test(test_list_reports_duplicates),
+        cmocka_unit_test(test_empty_search_dir),
         cmocka_unit_test(test_never_the_cwd),
         cmocka_unit_test(test_backend_checks_the_host),
     };
