@@ -1,9 +1,11 @@
 /*
  * subprocess.h — internals of the subprocess backend, shared by its files.
  *
- * The backend runs code as a child process of runbox on this machine. A
- * "sandbox" is a private work directory; every execution in it is one
- * process tree, isolated by Linux namespaces where the kernel allows.
+ * The backend runs code as processes on this machine. With isolation
+ * (the default) a runbox sandbox is a sandbox.h box: its own init, root,
+ * tmpfs, uid and cgroup; every execution is one process tree in it. With
+ * isolation = none it is a work directory on the host and each execution
+ * a process tree of the calling user (subprocess_spawn.c).
  */
 #ifndef RUNBOX_SUBPROCESS_H
 #define RUNBOX_SUBPROCESS_H
@@ -12,10 +14,11 @@
 #include <sys/types.h>
 
 #include "runbox/backend.h"
+#include "sandbox.h"
 
 typedef enum sp_isolation {
-    SP_ISOLATION_AUTO,       /* namespaces when available, else none */
-    SP_ISOLATION_NAMESPACES, /* required */
+    SP_ISOLATION_AUTO,       /* the sandbox; refuses to run without it */
+    SP_ISOLATION_NAMESPACES, /* the same, spelled out */
     SP_ISOLATION_NONE
 } sp_isolation;
 
@@ -29,13 +32,18 @@ typedef struct sp_backend {
     char packages_dir[4096]; /* persistent package dir, "" = per sandbox */
     char index_url[1024];
     sp_isolation isolation;
-    uid_t run_uid;         /* who the code runs as on the host */
+    uid_t run_uid;         /* isolation none: who the code runs as */
     gid_t run_gid;
+    char init_path[4096];  /* runbox-subprocess-init, beside this backend */
+    char binds[3][4096];   /* read-only binds besides the system's: the
+                              interpreter's folders outside /usr and a
+                              file:// index_url, or "" */
 } sp_backend;
 
 typedef struct sp_sandbox {
     sp_backend *b;
-    char dir[4096];        /* the work directory */
+    sp_box *box;           /* the sandbox, or NULL with isolation none */
+    char dir[4096];        /* the work directory (as the code sees it) */
     runbox_limits limits;
     const char *const *env; /* extra "NAME=value" from the core, or NULL */
 } sp_sandbox;
@@ -48,6 +56,7 @@ typedef struct sp_spawn {
     const char *code;        /* passed as fd 3 (a sealed memfd), may be NULL */
     size_t code_len;
     int network;             /* 1 = keep the host's network */
+    int packages_rw;         /* packages_dir writable (pip) */
     const runbox_limits *limits;
     double deadline;         /* host->now() value, 0 = none */
     sp_sink_fn sink;
@@ -59,6 +68,19 @@ typedef struct sp_spawn {
  * descendant) to end. Fills verdict, exit code, signal, cpu time, applied
  * limits and isolation of *out. Returns RUNBOX_OK when it ran. */
 int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out);
+/* The same in a sandbox.h box (subprocess_boxrun.c). */
+int sp_box_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out);
+
+/* Shared by both: the code as a sealed memfd, the code's environment
+ * (NULL-terminated, free with sp_free_env), pipes kept clear of 0-3,
+ * and the verdict from a wait status. */
+int sp_code_fd(const char *code, size_t len);
+char **sp_build_env(const sp_sandbox *s);
+void sp_free_env(char **env);
+int sp_pipe_above_3(int fds[2]);
+void sp_close_pair(int fds[2]);
+void sp_set_verdict(runbox_exec_outcome *out, const runbox_limits *l,
+                    int wstatus, int timed_out, int cancelled);
 
 /* Can this process create user+pid+net+mount+ipc namespaces? Cached. */
 int sp_namespaces_available(void);

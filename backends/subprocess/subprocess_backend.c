@@ -4,8 +4,10 @@
  * backend.h. Read it first when writing your own. Configuration lives in
  * [subprocess]; the limits ([runbox] or [subprocess]) arrive in the
  * sandbox options. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sandbox_proto.h"
 #include "subprocess.h"
 
 static const char *const sp_languages[] = {"python", "bash", "sh", NULL};
@@ -35,6 +38,52 @@ static unsigned sp_read_id(const char *path)
         fclose(fp);
     }
     return id;
+}
+
+/* The init helper is installed beside this backend (build tree and
+ * install alike): found from the .so's own path, not from PATH. */
+static int sp_find_init(sp_backend *b)
+{
+    Dl_info info;
+    if (!dladdr((void *)sp_find_init, &info) || !info.dli_fname)
+        return -1;
+    char so[PATH_MAX];
+    if (!realpath(info.dli_fname, so))
+        return -1;
+    char *slash = strrchr(so, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    snprintf(b->init_path, sizeof b->init_path, "%.4000s/runbox-subprocess-init", so);
+    return access(b->init_path, X_OK);
+}
+
+/* System folders are bound whole in every sandbox; an interpreter living
+ * elsewhere (/opt, a virtual environment) gets its prefix bound too. */
+static void sp_interpreter_binds(sp_backend *b)
+{
+    static const char *const sys[] = {"/usr/", "/bin/", "/sbin/", "/lib", NULL};
+    char real[PATH_MAX];
+    const char *paths[2] = {b->python, realpath(b->python, real) ? real : NULL};
+    for (int i = 0; i < 2; i++) {
+        b->binds[i][0] = '\0';
+        if (!paths[i])
+            continue;
+        int system = 0;
+        for (size_t k = 0; sys[k]; k++)
+            system |= !strncmp(paths[i], sys[k], strlen(sys[k]));
+        if (system)
+            continue;
+        /* <prefix>/bin/python3 -> <prefix> */
+        snprintf(b->binds[i], sizeof b->binds[i], "%s", paths[i]);
+        for (int up = 0; up < 2; up++) {
+            char *s = strrchr(b->binds[i], '/');
+            if (s && s != b->binds[i])
+                *s = '\0';
+        }
+        if (i == 1 && !strcmp(b->binds[0], b->binds[1]))
+            b->binds[1][0] = '\0';
+    }
 }
 
 static int sp_read_config(sp_backend *b)
@@ -85,6 +134,16 @@ static int sp_read_config(sp_backend *b)
         return host->config_error(h, "isolation", "expected auto, namespaces "
                                   "or none");
 
+    if (b->isolation != SP_ISOLATION_NONE) {
+        if (sp_find_init(b))
+            return host->fail(h, RUNBOX_ENOTFOUND, "the sandbox helper %s is "
+                              "missing or not executable: reinstall runbox, or "
+                              "set isolation = none in [subprocess] to run "
+                              "without a sandbox", b->init_path[0]
+                              ? b->init_path : "runbox-subprocess-init");
+        sp_interpreter_binds(b);
+    }
+
     v = host->config_get(h, "workdir");
     const char *tmp = getenv("TMPDIR");
     snprintf(b->workdir_base, sizeof b->workdir_base, "%s",
@@ -105,6 +164,9 @@ static int sp_read_config(sp_backend *b)
     v = host->config_get(h, "index_url");
     if (v)
         snprintf(b->index_url, sizeof b->index_url, "%s", v);
+    /* A local index must be visible inside the sandbox, read-only. */
+    if (!strncmp(b->index_url, "file:///", 8))
+        snprintf(b->binds[2], sizeof b->binds[2], "%s", b->index_url + 7);
 
     return RUNBOX_OK;
 }
@@ -136,15 +198,20 @@ static int sp_probe(const runbox_host *host, runbox_host_ctx *h)
     int rc = sp_read_config(&b);
     if (rc)
         return rc;
-    int ns = sp_namespaces_available();
-    if (b.isolation == SP_ISOLATION_NAMESPACES && !ns)
-        return host->fail(h, RUNBOX_EUNSUPPORTED, "isolation = namespaces, but "
-                          "this kernel refuses user namespaces");
+    if (b.isolation == SP_ISOLATION_NONE) {
+        host->fail(h, RUNBOX_OK, "%s; isolation: NONE (configured): code runs "
+                   "unsandboxed", b.python);
+        return RUNBOX_OK;
+    }
+    /* Fail closed: without user namespaces nothing runs. */
+    if (!sp_namespaces_available())
+        return host->fail(h, RUNBOX_EUNSUPPORTED, "this kernel refuses user "
+                          "namespaces, so the subprocess backend cannot "
+                          "sandbox code; set isolation = none in [subprocess] "
+                          "to run it unsandboxed");
     /* A usable backend may still leave a note for `runbox backends`. */
-    host->fail(h, RUNBOX_OK, "%s; isolation: %s", b.python,
-               b.isolation == SP_ISOLATION_NONE ? "none (configured)"
-               : ns ? "namespaces (user, pid, net, mount, ipc)"
-                    : "none (the kernel refuses user namespaces)");
+    host->fail(h, RUNBOX_OK, "%s; isolation: namespaces (sandbox: user, pid, "
+               "mount, net, ipc namespaces, seccomp)", b.python);
     return RUNBOX_OK;
 }
 
@@ -154,12 +221,11 @@ static int sp_sandbox_create(void **out, void *state, const runbox_sandbox_opts 
 {
     sp_backend *b = state;
     if ((o->limits_required & RUNBOX_LIMIT_NETWORK) && !o->limits.network &&
-        (b->isolation == SP_ISOLATION_NONE || !sp_namespaces_available()))
+        b->isolation == SP_ISOLATION_NONE)
         return b->host->fail(b->hctx, RUNBOX_EUNSUPPORTED, "network = off "
                              "cannot be enforced without namespaces (isolation "
-                             "= %s here): allow the network or use the docker "
-                             "backend", b->isolation == SP_ISOLATION_NONE
-                                            ? "none" : "auto, unavailable");
+                             "= none here): allow the network or use the "
+                             "docker backend");
     sp_sandbox *s = calloc(1, sizeof *s);
     if (!s)
         return b->host->fail(b->hctx, RUNBOX_ENOMEM, "out of memory");
@@ -168,11 +234,36 @@ static int sp_sandbox_create(void **out, void *state, const runbox_sandbox_opts 
     /* Members appended to the options are read only when present. */
     if (o->struct_size >= offsetof(runbox_sandbox_opts, env) + sizeof o->env)
         s->env = o->env;
-    int rc = sp_workdir_create(b, s->dir, sizeof s->dir);
-    if (rc) {
-        free(s);
-        return rc;
+    if (b->isolation == SP_ISOLATION_NONE) {
+        int rc = sp_workdir_create(b, s->dir, sizeof s->dir);
+        if (rc) {
+            free(s);
+            return rc;
+        }
+        *out = s;
+        return RUNBOX_OK;
     }
+    /* The tmpfs holds everything a run writes; with a cgroup its pages
+     * count against the memory limit as well. */
+    sp_box_config c = {
+        .init_path = b->init_path,
+        .tmpfs_bytes = o->limits.memory_bytes ? o->limits.memory_bytes : 1ull << 30,
+        .binds = {NULL},
+        .packages_dir = b->packages_dir[0] ? b->packages_dir : NULL,
+        .memory_bytes = o->limits.memory_bytes,
+        .pids_max = o->limits.processes ? o->limits.processes + 1 : 0};
+    for (size_t i = 0, n = 0; i < 3; i++)
+        if (b->binds[i][0])
+            c.binds[n++] = b->binds[i];
+    char err[700];
+    int e = sp_box_create(&s->box, &c, err, sizeof err);
+    if (e) {
+        free(s);
+        return b->host->fail(b->hctx, e == -ENOSYS || e == -EPERM || e == -EINVAL ||
+                             e == -ENOSPC ? RUNBOX_EUNSUPPORTED : RUNBOX_EBACKEND,
+                             "subprocess backend: %s", err);
+    }
+    snprintf(s->dir, sizeof s->dir, "%s", SBX_WORKDIR);
     *out = s;
     return RUNBOX_OK;
 }
@@ -182,6 +273,11 @@ static void sp_sandbox_destroy(void *sandbox)
     sp_sandbox *s = sandbox;
     if (!s)
         return;
+    if (s->box) {
+        sp_box_destroy(s->box);
+        free(s);
+        return;
+    }
     if (sp_workdir_remove(s->dir))
         s->b->host->log(s->b->hctx, RUNBOX_LOG_WARN, "could not remove all of "
                         "%s", s->dir);
@@ -214,7 +310,7 @@ static int sp_exec(void *sandbox, const runbox_exec_request *req,
     argv[n++] = "/proc/self/fd/3"; /* the sealed memfd holding the code */
     argv[n] = NULL;
     sp_emit_ctx ec = {s->b->host, req->io};
-    sp_spawn sp = {argv, req->code, req->code_len, req->limits.network,
+    sp_spawn sp = {argv, req->code, req->code_len, req->limits.network, 0,
                    &req->limits, req->deadline, sp_to_host, &ec, req->io};
     return sp_spawn_run(s, &sp, out);
 }
@@ -250,7 +346,8 @@ static int sp_install(void *sandbox, const char *spec,
     sp_emit_ctx ec = {s->b->host, req->io};
     runbox_limits lim = req->limits;
     lim.network = 1;
-    sp_spawn sp = {argv, NULL, 0, 1, &lim, req->deadline, sp_to_host, &ec, req->io};
+    sp_spawn sp = {argv, NULL, 0, 1, 1, &lim, req->deadline, sp_to_host, &ec,
+                   req->io};
     return sp_spawn_run(s, &sp, out);
 }
 
@@ -297,7 +394,7 @@ static int sp_environment(void *sandbox, char **json)
     runbox_limits lim = s->limits;
     double deadline = s->b->host->now() + 30;
     sp_spawn sp = {argv, sp_environment_probe, sizeof sp_environment_probe - 1,
-                   0, &lim, deadline, sp_capture_sink, &cap, NULL};
+                   0, 0, &lim, deadline, sp_capture_sink, &cap, NULL};
     runbox_exec_outcome oc;
     memset(&oc, 0, sizeof oc);
     int rc = sp_spawn_run(s, &sp, &oc);
@@ -333,8 +430,25 @@ static int sp_environment(void *sandbox, char **json)
 /* Opens path beneath the work directory: a relative path, or an absolute
  * one inside it. RESOLVE_BENEATH stops "..", absolute symlinks and links
  * planted by the code from reaching the host's files. */
+/* In a sandbox: the path names a file of the sandbox's own tmpfs. */
+static int sp_open_in_box(sp_sandbox *s, const char *path, int flags, int *fd)
+{
+    int e = -sp_box_open(s->box, path, flags, fd);
+    if (!e)
+        return RUNBOX_OK;
+    if (e == ENOENT)
+        return s->b->host->fail(s->b->hctx, RUNBOX_ENOTFOUND, "no file %s in "
+                                "the sandbox", path);
+    return s->b->host->fail(s->b->hctx, e == EXDEV ? RUNBOX_EINVAL : RUNBOX_EIO,
+                            "cannot open %s in the sandbox: %s", path, e == EXDEV
+                            ? "it is not in the sandbox's own files (the "
+                              "system folders are read-only binds)" : strerror(e));
+}
+
 static int sp_open_beneath(sp_sandbox *s, const char *path, int flags, int *fd)
 {
+    if (s->box)
+        return sp_open_in_box(s, path, flags, fd);
     size_t dl = strlen(s->dir);
     const char *rel = path;
     if (path[0] == '/') {
@@ -399,7 +513,7 @@ static int sp_file_write(void *sandbox, const char *path, const void *data,
         p += n;
         len -= (size_t)n;
     }
-    if (geteuid() == 0 && fchown(fd, s->b->run_uid, s->b->run_gid) < 0) {
+    if (!s->box && geteuid() == 0 && fchown(fd, s->b->run_uid, s->b->run_gid) < 0) {
         /* still readable by the code; writable only if the owner matters */
     }
     close(fd);
@@ -438,8 +552,8 @@ static const runbox_backend sp_vtable = {
     .abi_version = RUNBOX_BACKEND_ABI,
     .struct_size = sizeof(runbox_backend),
     .name = "subprocess",
-    .description = "a child process on this machine, in Linux namespaces "
-                   "when the kernel allows",
+    .description = "a process on this machine in a sandbox of Linux "
+                   "namespaces, seccomp and (as root) cgroups",
     .capabilities = RUNBOX_CAP_SESSIONS | RUNBOX_CAP_FILES |
                     RUNBOX_CAP_STREAMING | RUNBOX_CAP_NETWORK_CONTROL |
                     RUNBOX_CAP_INSTALL | RUNBOX_CAP_ENVIRONMENT |

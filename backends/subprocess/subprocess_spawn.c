@@ -1,20 +1,13 @@
-/* Running one process tree, isolated, bounded, and killed as a whole.
+/* Running one process tree without a sandbox (isolation = none), and
+ * the pieces both ways of running share.
  *
- * Process layout:
+ *   runbox thread ──fork──> shim (child subreaper) ──vfork──> code
  *
- *   runbox thread ──clone(new user, pid, net, mount, ipc ns)──> init (pid 1) ──> code
- *   runbox thread ──fork──> shim (child subreaper) ──vfork──> code   (isolation none)
- *
- * With namespaces the tree dies with its pid-1 init, even descendants that
- * called setsid or double-forked: killing init is killing the tree. init is
- * cloned straight from runbox (which may be multithreaded, as the MCP
- * server is), so it and the code's pre-exec steps use only
- * async-signal-safe calls and raw clone, never glibc's fork.
- * Without namespaces a shim process is the child subreaper: orphans are
- * re-parented to it and it kills them until none is left, so that one
- * SIGTERM to the shim ends everything. Either supervisor reports the code's
- * status only once the tree is gone, so runbox never waits on a pipe a
- * grandchild still holds.
+ * The shim is the child subreaper: orphans are re-parented to it and it
+ * kills them until none is left, so that one SIGTERM to the shim ends
+ * everything. It reports the code's status only once the tree is gone, so
+ * runbox never waits on a pipe a grandchild still holds. The sandboxed
+ * way is subprocess_boxrun.c.
  */
 #include <errno.h>
 #include <dirent.h>
@@ -118,73 +111,6 @@ static void sp_become_code(const sp_child_plan *p)
     sp_setup_fail(p->errpipe_w, "start the interpreter");
 }
 
-/* pid 1 of the new namespaces: set up the mount namespace, start the code,
- * reap everything, report the code's wait status, exit (which kills the
- * rest of the namespace). */
-static void sp_init_main(const sp_child_plan *p, int sync_r, int report_w)
-{
-    char c;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (read(sync_r, &c, 1) != 1) /* wait for the uid/gid maps */
-        _exit(127);
-    /* Raw syscalls: glibc's setresuid would try to signal the threads of
-     * the (possibly multithreaded) process this one was cloned from. */
-    if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
-        sp_setup_fail(p->errpipe_w, "become root in the user namespace");
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        sp_setup_fail(p->errpipe_w, "make mounts private");
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        sp_setup_fail(p->errpipe_w, "mount /proc");
-    /* Hide the homes of the host's users (keys, tokens, .env files),
-     * unless the work directory or the interpreter lives there. */
-    static const char *hide[] = {"/root", "/home"};
-    for (size_t i = 0; i < 2; i++) {
-        size_t n = strlen(hide[i]);
-        if (strncmp(p->s->dir, hide[i], n) && strncmp(p->sp->argv[0], hide[i], n))
-            mount("tmpfs", hide[i], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m");
-    }
-    pid_t code = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
-    if (code < 0)
-        sp_setup_fail(p->errpipe_w, "start the code");
-    if (code == 0)
-        sp_become_code(p);
-    int st = 0;
-    pid_t r;
-    while ((r = waitpid(-1, &st, 0)) != code)
-        if (r < 0 && errno != EINTR)
-            _exit(127);
-    if (write(report_w, &st, sizeof st) != sizeof st)
-        _exit(127);
-    _exit(0);
-}
-
-static int sp_write_file(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    close(fd);
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static int sp_write_maps(pid_t pid, uid_t uid, gid_t gid)
-{
-    char path[64], map[64];
-    if (getuid() != 0) {
-        snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
-        if (sp_write_file(path, "deny"))
-            return -1;
-    }
-    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
-    if (sp_write_file(path, map))
-        return -1;
-    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
-    return sp_write_file(path, map);
-}
-
 /* Kills every child of this (subreaper) process until none is left. */
 static void sp_sweep_orphans(void)
 {
@@ -269,7 +195,7 @@ static void sp_shim_main(sp_child_plan *p, int report_w)
     _exit(0);
 }
 
-static int sp_code_fd(const char *code, size_t len)
+int sp_code_fd(const char *code, size_t len)
 {
     int fd = memfd_create("runbox-code", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
@@ -293,7 +219,7 @@ static int sp_code_fd(const char *code, size_t len)
 
 /* The environment of the code: nothing of the host's but what the core
  * passes (pass_env). Built before fork, where allocating is safe. */
-static char **sp_build_env(const sp_sandbox *s)
+char **sp_build_env(const sp_sandbox *s)
 {
     const sp_backend *b = s->b;
     size_t n = 0;
@@ -311,7 +237,7 @@ static char **sp_build_env(const sp_sandbox *s)
              s->dir, b->packages_dir[0] ? ":" : "", b->packages_dir);
     char home[4200], tmp[4200];
     snprintf(home, sizeof home, "HOME=%s", s->dir);
-    snprintf(tmp, sizeof tmp, "TMPDIR=%s", s->dir);
+    snprintf(tmp, sizeof tmp, "TMPDIR=%s", s->box ? "/tmp" : s->dir);
     const char *fixed[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
                            "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1",
                            "PYTHONSAFEPATH=1",
@@ -331,59 +257,25 @@ static char **sp_build_env(const sp_sandbox *s)
     return env;
 }
 
-static void sp_free_env(char **env)
+void sp_free_env(char **env)
 {
     for (size_t i = 0; env && env[i]; i++)
         free(env[i]);
     free(env);
 }
 
-static void sp_describe(char *buf, size_t size, int namespaces,
-                        const sp_spawn *sp, const sp_backend *b)
+/* Loud on purpose: every result of an unsandboxed run says so. */
+static void sp_describe(char *buf, size_t size, const sp_backend *b)
 {
-    if (namespaces)
-        snprintf(buf, size, "namespaces(user,pid,%smount,ipc), uid %u on the host",
-                 sp->network ? "" : "net,", (unsigned)b->run_uid);
-    else if (geteuid() == 0 && b->run_uid != 0)
-        snprintf(buf, size, "none: process tree as uid %u", (unsigned)b->run_uid);
+    if (geteuid() == 0 && b->run_uid != 0)
+        snprintf(buf, size, "NONE: not sandboxed (isolation = none), uid %u, "
+                 "host files and network", (unsigned)b->run_uid);
     else
-        snprintf(buf, size, "none: process tree as the calling user");
+        snprintf(buf, size, "NONE: not sandboxed (isolation = none), runs as "
+                 "you, host files and network");
 }
 
-/* Starts init in new namespaces. Returns its pid, 0 when the kernel
- * refuses namespaces (errno says why), -1 on a failure after creation. */
-static pid_t sp_start_init(sp_child_plan *p, int report_w)
-{
-    int syncp[2];
-    if (pipe2(syncp, O_CLOEXEC) < 0)
-        return -1;
-    int flags = SP_NS_FLAGS | (p->sp->network ? 0 : CLONE_NEWNET);
-    pid_t init = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
-    if (init == 0) {
-        close(syncp[1]);
-        sp_init_main(p, syncp[0], report_w);
-    }
-    int e = errno;
-    close(syncp[0]);
-    if (init < 0) {
-        close(syncp[1]);
-        errno = e;
-        return 0;
-    }
-    int ok = sp_write_maps(init, p->s->b->run_uid, p->s->b->run_gid) == 0;
-    e = errno;
-    ok = ok && write(syncp[1], "g", 1) == 1;
-    close(syncp[1]);
-    if (!ok) {
-        kill(init, SIGKILL);
-        waitpid(init, NULL, 0);
-        errno = e;
-        return -1;
-    }
-    return init;
-}
-
-static void sp_close_pair(int fds[2])
+void sp_close_pair(int fds[2])
 {
     for (int i = 0; i < 2; i++)
         if (fds[i] >= 0) {
@@ -393,7 +285,7 @@ static void sp_close_pair(int fds[2])
 }
 
 /* fd 3 is the code's in the child: keep our pipes clear of it. */
-static int sp_pipe_above_3(int fds[2])
+int sp_pipe_above_3(int fds[2])
 {
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -1;
@@ -410,6 +302,8 @@ static int sp_pipe_above_3(int fds[2])
 
 int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
 {
+    if (s->box)
+        return sp_box_run(s, sp, out);
     const runbox_host *host = s->b->host;
     int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep_p[2] = {-1, -1};
     int setup_p[2] = {-1, -1};
@@ -427,29 +321,14 @@ int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
     }
     sp_child_plan plan = {s, sp, envp, out_p[1], err_p[1], code_fd, devnull,
                           setup_p[1], 0};
-    /* The supervisor: init (killed with SIGKILL, which ends the namespace)
-     * or the shim (asked with SIGTERM, so that it can sweep). */
-    pid_t sup = 0;
-    int namespaces = 0;
-    if (s->b->isolation != SP_ISOLATION_NONE) {
-        sup = sp_start_init(&plan, rep_p[1]);
-        if (sup < 0 || (sup == 0 && s->b->isolation == SP_ISOLATION_NAMESPACES)) {
-            rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "cannot create "
-                            "namespaces (%s); set isolation = none in "
-                            "[subprocess] to run without", strerror(errno));
-            goto done;
-        }
-        namespaces = sup > 0;
-    }
-    if (!sup) {
-        sup = fork();
-        if (sup == 0)
-            sp_shim_main(&plan, rep_p[1]);
-        if (sup < 0) {
-            rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot fork: %s",
-                            strerror(errno));
-            goto done;
-        }
+    /* The shim is asked with SIGTERM, so that it can sweep. */
+    pid_t sup = fork();
+    if (sup == 0)
+        sp_shim_main(&plan, rep_p[1]);
+    if (sup < 0) {
+        rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot fork: %s",
+                        strerror(errno));
+        goto done;
     }
     close(out_p[1]);
     close(err_p[1]);
@@ -468,7 +347,7 @@ int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
         if (!kill_at && sp->io && host->cancelled(sp->io))
             cancelled = 1;
         if ((timed_out || cancelled) && !kill_at) {
-            kill(sup, namespaces ? SIGKILL : SIGTERM);
+            kill(sup, SIGTERM);
             kill_at = now;
         }
         if (kill_at && now - kill_at > 2.0)
@@ -529,15 +408,31 @@ int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
                         "died unexpectedly (status %d)", st);
         goto done;
     }
-    sp_describe(out->isolation, sizeof out->isolation, namespaces, sp, s->b);
+    sp_describe(out->isolation, sizeof out->isolation, s->b);
+    /* RLIMIT_AS bounds each process, not the tree: not a memory limit. */
     const runbox_limits *l = sp->limits;
     out->limits_applied = RUNBOX_LIMIT_WALL |
         (l->cpu_seconds > 0 ? RUNBOX_LIMIT_CPU : 0) |
-        (l->memory_bytes ? RUNBOX_LIMIT_MEMORY : 0) |
         (l->processes ? RUNBOX_LIMIT_PROCESSES : 0) |
         (l->file_bytes ? RUNBOX_LIMIT_FILE_SIZE : 0) |
-        (l->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0) |
-        (namespaces && !sp->network ? RUNBOX_LIMIT_NETWORK : 0);
+        (l->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0);
+    sp_set_verdict(out, sp->limits, wstatus, timed_out, cancelled);
+done:
+    sp_close_pair(out_p);
+    sp_close_pair(err_p);
+    sp_close_pair(rep_p);
+    sp_close_pair(setup_p);
+    if (code_fd >= 0)
+        close(code_fd);
+    if (devnull >= 0)
+        close(devnull);
+    sp_free_env(envp);
+    return rc;
+}
+
+void sp_set_verdict(runbox_exec_outcome *out, const runbox_limits *l,
+                    int wstatus, int timed_out, int cancelled)
+{
     out->exit_code = -1;
     if (timed_out) {
         out->verdict = RUNBOX_VERDICT_TIMEOUT;
@@ -565,17 +460,6 @@ int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
                      "%gs reached", l->cpu_seconds);
         }
     }
-done:
-    sp_close_pair(out_p);
-    sp_close_pair(err_p);
-    sp_close_pair(rep_p);
-    sp_close_pair(setup_p);
-    if (code_fd >= 0)
-        close(code_fd);
-    if (devnull >= 0)
-        close(devnull);
-    sp_free_env(envp);
-    return rc;
 }
 
 int sp_namespaces_available(void)

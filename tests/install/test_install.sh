@@ -20,6 +20,7 @@ for f in include/runbox/runbox.h include/runbox/backend.h bin/runbox \
   [ -e "$work/prefix/$f" ] || fail "$f was not installed"
 done
 ls "$work"/prefix/lib/runbox/backends/runbox-subprocess.so >/dev/null || fail "backends not installed"
+[ -x "$work"/prefix/lib/runbox/backends/runbox-subprocess-init ] || fail "the sandbox helper is not installed beside the backend"
 # The library carries a soname.
 objdump -p "$work"/prefix/lib/librunbox.so | grep -q 'SONAME.*librunbox.so.0' || fail "no soname"
 # pkg-config sees it.
