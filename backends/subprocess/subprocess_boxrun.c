@@ -165,9 +165,10 @@ int sp_box_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
                      oom_after - oom_before, oom_after - oom_before == 1 ? "" : "es");
         }
     } else if (w.memory_error && l->memory_bytes && !cg && !out->message[0]) {
-        snprintf(out->message, sizeof out->message, "MemoryError: probably the "
+        snprintf(out->message, sizeof out->message, "MemoryError: the "
                  "per-process address-space limit (RLIMIT_AS, %llu bytes) was "
-                 "hit; no cgroup counts this sandbox's memory here",
+                 "probably reached; no cgroup counts this sandbox's memory "
+                 "here, so memory is not listed as applied",
                  (unsigned long long)l->memory_bytes);
     }
 done:
