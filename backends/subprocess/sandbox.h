@@ -65,10 +65,12 @@ int sp_box_exited(sp_box *b, int pid, int *status, double *cpu_seconds);
  * the number still alive, or -errno when init does not answer. */
 int sp_box_kill(sp_box *b, int keep);
 
-/* Opens path inside the sandbox's tmpfs: relative paths are relative to
- * the work directory, links resolve inside the sandbox's root and never
- * leave its tmpfs (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_XDEV). mode for
- * O_CREAT. -errno on failure (-EXDEV: it crosses into a read-only bind). */
+/* Opens a file of the sandbox's own: relative paths are relative to the
+ * work directory, absolute ones must lie in /sandbox, /tmp, /var/tmp or
+ * /dev/shm. Links resolve inside that folder and never leave it (openat2
+ * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV). Created
+ * files belong to the sandbox's uid. -errno on failure (-EXDEV: not one of
+ * those folders, or a link or mount leading out of it). */
 int sp_box_open(sp_box *b, const char *path, int flags, int *fd);
 
 /* The sandbox's host uid/gid (owner of the files it writes). */

@@ -37,10 +37,16 @@
                    CLONE_NEWUTS)
 #define SP_BOX_MAX_EXITED 32
 
+/* The sandbox's own files: its writable folders (one tmpfs). Everything
+ * else inside is read-only system binds, /proc and the read-only root. */
+static const char *const sp_box_writable[4] = {SBX_WORKDIR, "/tmp", "/var/tmp",
+                                               "/dev/shm"};
+
 struct sp_box {
     pid_t init;       /* host pid of the sandbox's init */
     int ctl;          /* our end of the control socket */
     int root;         /* O_PATH descriptor of the sandbox's root */
+    int dirs[4];      /* O_PATH descriptors of its writable folders */
     uid_t uid;
     gid_t gid;
     int uid_lock;
@@ -161,6 +167,8 @@ int sp_box_create(sp_box **out, const sp_box_config *c, char *err, size_t esize)
     }
     b->init = -1;
     b->ctl = b->root = b->uid_lock = -1;
+    for (int i = 0; i < 4; i++)
+        b->dirs[i] = -1;
     b->uid = getuid();
     b->gid = getgid();
     int rc = 0;
@@ -263,7 +271,13 @@ int sp_box_create(sp_box **out, const sp_box_config *c, char *err, size_t esize)
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
     b->root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (b->root < 0) {
+    struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
+    for (int i = 0; i < 4 && b->root >= 0; i++)
+        if ((b->dirs[i] = (int)syscall(SYS_openat2, b->root, sp_box_writable[i] + 1,
+                                       &how, sizeof how)) < 0)
+            break;
+    if (b->root < 0 || b->dirs[3] < 0) {
         rc = -errno;
         sp_box_describe_errno(err, esize, "cannot open the sandbox's root", errno);
         goto fail;
@@ -290,6 +304,9 @@ void sp_box_destroy(sp_box *b)
     }
     if (b->root >= 0)
         close(b->root);
+    for (int i = 0; i < 4; i++)
+        if (b->dirs[i] >= 0)
+            close(b->dirs[i]);
     if (b->has_cgroup)
         sp_cgroup_remove(&b->cg);
     else if (b->cg.memory[0] || b->cg.pids[0])
@@ -427,8 +444,8 @@ int sp_box_kill(sp_box *b, int keep)
     return r.status;
 }
 
-/* Parents are made one level at a time, each resolved inside the root. */
-static int sp_box_mkdirs(sp_box *b, char *rel)
+/* Parents are made one level at a time, each resolved inside base. */
+static void sp_box_mkdirs(int base, char *rel)
 {
     struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
@@ -439,11 +456,11 @@ static int sp_box_mkdirs(sp_box *b, char *rel)
         int pfd;
         if (name) {
             *name = '\0';
-            pfd = (int)syscall(SYS_openat2, b->root, rel, &how, sizeof how);
+            pfd = (int)syscall(SYS_openat2, base, rel, &how, sizeof how);
             *name = '/';
             name++;
         } else {
-            pfd = fcntl(b->root, F_DUPFD_CLOEXEC, 0);
+            pfd = fcntl(base, F_DUPFD_CLOEXEC, 0);
             name = rel;
         }
         if (pfd >= 0) {
@@ -452,31 +469,45 @@ static int sp_box_mkdirs(sp_box *b, char *rel)
         }
         *slash = '/';
     }
-    return 0;
 }
 
 int sp_box_open(sp_box *b, const char *path, int flags, int *fd)
 {
+    /* Which writable folder, and the path below it. */
+    int base = b->dirs[0];
+    const char *below = path;
+    if (path[0] == '/') {
+        base = -1;
+        for (int i = 0; i < 4 && base < 0; i++) {
+            size_t n = strlen(sp_box_writable[i]);
+            if (!strncmp(path, sp_box_writable[i], n) &&
+                (path[n] == '/' || !path[n])) {
+                base = b->dirs[i];
+                below = path[n] ? path + n + 1 : "";
+            }
+        }
+        if (base < 0)
+            return -EXDEV;
+    }
     char rel[4200];
-    if (path[0] == '/')
-        snprintf(rel, sizeof rel, "%s", path + 1);
-    else
-        snprintf(rel, sizeof rel, "%s/%s", &SBX_WORKDIR[1], path);
-    /* As the sandbox's uid (this thread only): the sandbox's tmpfs
-     * belongs to its user namespace, where root's uid does not exist, and
-     * what runbox writes must belong to the code. */
+    snprintf(rel, sizeof rel, "%s", below[0] ? below : ".");
+    /* As the sandbox's uid (this thread only): the tmpfs belongs to the
+     * sandbox's user namespace, where root's uid does not exist, and what
+     * runbox writes must belong to the code. */
     int root = geteuid() == 0;
     if (root) {
         setfsgid(b->gid);
         setfsuid(b->uid);
     }
     if (flags & O_CREAT)
-        sp_box_mkdirs(b, rel);
+        sp_box_mkdirs(base, rel);
+    /* Inside the folder's own root: "..", absolute links and /proc magic
+     * links planted by the code never lead out of it. */
     struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
                            .mode = (flags & O_CREAT) ? 0644 : 0,
                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
                                       RESOLVE_NO_XDEV};
-    int f = (int)syscall(SYS_openat2, b->root, rel[0] ? rel : ".", &how, sizeof how);
+    int f = (int)syscall(SYS_openat2, base, rel, &how, sizeof how);
     int e = errno;
     if (root) {
         setfsuid(0);

@@ -3,9 +3,12 @@
  * Like bubblewrap: a fresh tmpfs becomes the root; what the interpreter
  * needs is bound into it read-only; everything else of the host (homes,
  * the caller's directory, /sys, other users' /tmp) is simply absent, since
- * the old root is detached after pivot_root. The tmpfs also holds /tmp,
- * /var/tmp, /dev/shm and the work directory, so a run leaves nothing on
- * the host's disk and its size limit bounds all of them together.
+ * the old root is detached after pivot_root. The root itself ends
+ * read-only (the code owns its files, being the sandbox's one uid, so
+ * permissions alone would not stop it). A second tmpfs holds everything
+ * writable: /sandbox, /tmp, /var/tmp and /dev/shm are folders of it bound
+ * into place, so a run leaves nothing on the host's disk and one size
+ * limit bounds all of them together.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -132,12 +135,9 @@ int sbx_root_build(uint64_t tmpfs_bytes, const char *const *binds,
     const uint64_t ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         FAIL("make the mounts private");
-    char opts[128];
-    /* nr_inodes bounds a tree of empty directories, which size does not. */
-    snprintf(opts, sizeof opts, "size=%llu,nr_inodes=262144,mode=0755",
-             (unsigned long long)tmpfs_bytes);
-    if (mount("runbox", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
-        FAIL("mount the sandbox's tmpfs");
+    if (mount("runbox", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+              "size=4m,nr_inodes=4096,mode=0755") < 0)
+        FAIL("mount the sandbox's root");
     if (mkdir("/tmp" OLD, 0700) < 0 || chdir("/tmp") < 0 ||
         syscall(SYS_pivot_root, ".", "." OLD) < 0 || chdir("/") < 0)
         FAIL("pivot_root into the sandbox's root");
@@ -168,13 +168,32 @@ int sbx_root_build(uint64_t tmpfs_bytes, const char *const *binds,
                                       "nogroup:x:65534:\n") < 0 ||
         sbx_write("/etc/hostname", "sandbox\n") < 0)
         FAIL("write /etc/passwd");
+    /* nr_inodes bounds a tree of empty directories, which size does not. */
+    char opts[128];
+    snprintf(opts, sizeof opts, "size=%llu,nr_inodes=262144,mode=0755",
+             (unsigned long long)tmpfs_bytes);
+    if (mkdir("/.scratch", 0700) < 0 ||
+        mount("runbox", "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+        FAIL("mount the sandbox's tmpfs");
+    static const char *const scratch[][2] = {
+        {SBX_WORKDIR, "/.scratch/sandbox"}, {"/tmp", "/.scratch/tmp"},
+        {"/var/tmp", "/.scratch/var-tmp"}, {"/dev/shm", "/.scratch/shm"}};
+    for (size_t i = 0; i < 4; i++) {
+        mode_t mode = i ? 01777 : 0755;
+        if (sbx_mkdirs(scratch[i][0], 0755) < 0 || mkdir(scratch[i][1], mode) < 0 ||
+            chmod(scratch[i][1], mode) < 0 ||
+            mount(scratch[i][1], scratch[i][0], NULL, MS_BIND, NULL) < 0)
+            FAIL("make the writable folders");
+    }
+    if (umount2("/.scratch", MNT_DETACH) < 0 || rmdir("/.scratch") < 0)
+        FAIL("make the writable folders");
     for (uint32_t i = 0; i < nbinds; i++)
         if (sbx_bind(binds[i], ro, 1) < 0)
             FAIL("bind the interpreter's directory");
     if (packages && sbx_bind(packages, ro, 1) < 0)
         FAIL("bind packages_dir");
 
-    if (mkdir("/dev", 0755) < 0)
+    if (sbx_mkdirs("/dev", 0755) < 0 || mkdir("/proc", 0555) < 0)
         FAIL("make /dev");
     for (size_t i = 0; sbx_devices[i]; i++) {
         char src[64];
@@ -189,21 +208,27 @@ int sbx_root_build(uint64_t tmpfs_bytes, const char *const *binds,
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
         if (symlink(links[i][0], links[i][1]) < 0)
             FAIL("link /dev/fd");
-    static const char *const scratch[] = {"/tmp", "/var/tmp",
-                                          "/dev/shm"};
-    for (size_t i = 0; i < 3; i++)
-        if (sbx_mkdirs(scratch[i], 01777) < 0 || chmod(scratch[i], 01777) < 0)
-            FAIL("make /tmp");
-    if (mkdir(SBX_WORKDIR, 0755) < 0 || mkdir("/proc", 0555) < 0)
-        FAIL("make the work directory");
     /* A fresh /proc shows only this pid namespace. It must be mounted
      * while the host's /proc is still visible (the kernel checks that). */
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              NULL) < 0)
+    /* hidepid=invisible: what the code cannot ptrace (init, not dumpable)
+     * is not even listed. Older kernels know only the numeric form, the
+     * oldest neither (then init's /proc files are still closed to it). */
+    static const char *const proc_opts[] = {"hidepid=invisible", "hidepid=2", NULL};
+    int proc = -1;
+    for (size_t i = 0; i < 3 && proc < 0; i++)
+        proc = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     proc_opts[i]);
+    if (proc < 0)
         FAIL("mount /proc");
 
     /* The detach drops every host mount from this namespace. */
     if (umount2(OLD, MNT_DETACH) < 0 || rmdir(OLD) < 0)
         FAIL("detach the host's root");
+    struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+                                       MOUNT_ATTR_NODEV};
+    if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0 &&
+        (errno != ENOSYS || mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+                                  MS_NOSUID | MS_NODEV, NULL) < 0))
+        FAIL("make the root read-only");
     return 0;
 }

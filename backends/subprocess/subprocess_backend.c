@@ -441,8 +441,9 @@ static int sp_open_in_box(sp_sandbox *s, const char *path, int flags, int *fd)
                                 "the sandbox", path);
     return s->b->host->fail(s->b->hctx, e == EXDEV ? RUNBOX_EINVAL : RUNBOX_EIO,
                             "cannot open %s in the sandbox: %s", path, e == EXDEV
-                            ? "it is not in the sandbox's own files (the "
-                              "system folders are read-only binds)" : strerror(e));
+                            ? "the file API reaches only the sandbox's own "
+                              "files: relative paths (in /sandbox), /tmp, "
+                              "/var/tmp, /dev/shm" : strerror(e));
 }
 
 static int sp_open_beneath(sp_sandbox *s, const char *path, int flags, int *fd)
