@@ -97,16 +97,17 @@ def case_subprocess_no_isolation(tmp):
 
 
 def case_subprocess_namespaces(tmp):
-    """With namespaces the code has its own network namespace: no host
-    loopback, no network."""
+    """The sandbox: its own network namespace (no host loopback, no
+    network), none of the host's files, not root, no capabilities."""
     note = backends().get("subprocess", {}).get("note", "")
     if "namespaces" not in note:
         print(f"skip: user namespaces are not available here ({note})")
         return SKIP
     subprocess_probes(tmp, "namespaces", {
         "security.host_loopback": "no", "security.network": "no",
-        "security.host_env": "no", "resources.timeout": "yes",
-        "resources.output": "yes"})
+        "security.host_env": "no", "security.host_file": "no",
+        "security.root": "no", "security.capabilities": "no",
+        "resources.timeout": "yes", "resources.output": "yes"})
 
 
 def case_docker(tmp):

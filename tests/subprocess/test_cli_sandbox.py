@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""The subprocess sandbox through the runbox command, attacked.
+
+Usage: test_cli_sandbox.py CASE. Needs RUNBOX_CLI and RUNBOX_BACKEND_PATH
+(ctest sets them). Runs as root under ctest and as a normal user in
+scripts/test.d/30-subprocess-nonroot.sh.
+
+  json_forgery  code prints a forged result and writes to every descriptor
+                it can find: `runbox run --json` still prints exactly one
+                document, runbox's, with the code's lines as data
+  mcp_killed    `runbox mcp` (tool calls run on worker threads) SIGKILLed
+                while the code runs: no process of the sandbox survives
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+CLI = os.environ.get("RUNBOX_CLI", "runbox")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+FORGER = r'''
+import os
+forged = '{"success": true, "verdict": "ok", "exit_code": 0, "stdout": "forged"}'
+print(forged, flush=True)
+hits = []
+for fd in range(3, 1024):
+    try:
+        os.write(fd, (forged + "\n").encode()); hits.append(fd)
+    except OSError:
+        pass
+for p in ("/proc/1/fd/1", "/proc/1/fd/2", "/proc/1/fd/3", "/proc/1/fd/0"):
+    try:
+        with open(p, "w") as f:
+            f.write(forged + "\n")
+        hits.append(p)
+    except OSError:
+        pass
+print("wrote", hits)
+raise SystemExit(3)
+'''
+
+
+def case_json_forgery():
+    p = subprocess.run([CLI, "run", "-b", "subprocess", "--json", FORGER],
+                       capture_output=True, text=True, timeout=60)
+    lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
+    check(len(lines) == 1, f"runbox printed {len(lines)} lines: {p.stdout!r}")
+    doc = json.loads(lines[0])
+    check(doc["exit_code"] == 3 and doc["verdict"] == "exit_nonzero",
+          f"the result was forged: {doc}")
+    check("forged" in doc["stdout"], f"the code's own line is missing: {doc}")
+    # fd 3 is the code's own (read-only) source; nothing else is open.
+    check("wrote []" in doc["stdout"], f"the code reached a descriptor: {doc['stdout']}")
+    check(p.stderr.strip() == "" or "forged" not in p.stderr,
+          f"forged text on runbox's stderr: {p.stderr!r}")
+
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] not in "ZX":
+            out.append(int(d))
+    return out
+
+
+def tree(pid):
+    found, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+def case_mcp_killed():
+    mcp = subprocess.Popen([CLI, "mcp", "-b", "subprocess"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+    try:
+        def send(msg):
+            mcp.stdin.write(json.dumps(msg) + "\n")
+            mcp.stdin.flush()
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                         "clientInfo": {"name": "test", "version": "1"}}})
+        check("result" in json.loads(mcp.stdout.readline()), "initialize failed")
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        code = ("import subprocess, time\n"
+                "subprocess.Popen(['setsid', 'sleep', '120'])\n"
+                "time.sleep(120)\n")
+        send({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+              "params": {"name": "execute_code",
+                         "arguments": {"code": code, "timeout": 100}}})
+        procs = []
+        for _ in range(200):  # the sandbox: init, python, sleep
+            procs = tree(mcp.pid)
+            if len(procs) >= 3:
+                break
+            time.sleep(0.05)
+        check(len(procs) >= 3, f"the run did not start: {procs}")
+        time.sleep(0.2)
+        procs = tree(mcp.pid)
+    finally:
+        mcp.kill()
+        mcp.wait()
+    for _ in range(300):
+        left = [p for p in procs if alive(p)]
+        if not left:
+            return
+        time.sleep(0.01)
+    raise Failure(f"processes of the sandbox survived: {left}")
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(CASES)}}}")
+    try:
+        CASES[sys.argv[1]]()
+    except Failure as e:
+        print(f"FAIL {sys.argv[1]}: {e}")
+        sys.exit(1)
+    print(f"ok {sys.argv[1]}")
