@@ -222,8 +222,6 @@ int sp_box_create(sp_box **out, const sp_box_config *c, char *err, size_t esize)
         goto fail;
     }
     b->init = pid;
-    if (b->has_cgroup && sp_cgroup_enter(&b->cg, pid))
-        b->has_cgroup = 0;
     if ((rc = sp_box_maps(pid, b->uid, b->gid))) {
         sp_box_describe_errno(err, esize, "cannot write the sandbox's uid map", -rc);
         goto fail;
@@ -253,6 +251,11 @@ int sp_box_create(sp_box **out, const sp_box_config *c, char *err, size_t esize)
         snprintf(err, esize, "the sandbox's init ended before it started");
         goto fail;
     }
+    /* Into the cgroups while init builds the root: moving a task can wait
+     * for an RCU grace period (milliseconds), and nothing of the code runs
+     * before READY, so every process of it starts inside. */
+    if (b->has_cgroup && sp_cgroup_enter(&b->cg, pid))
+        b->has_cgroup = 0;
     sbx_reply r;
     rc = sp_box_await(b, SBX_READY, &r, 30000);
     if (rc) {
