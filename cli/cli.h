@@ -37,6 +37,14 @@ void cli_handle_signals(void (*handler)(int));
  * status to return (0 after --help, 2 on a usage error, printed). */
 int cli_parse_common_only(cli_common *common, int argc, char **argv,
                           const char *help, int *json);
+/* A runbox_output_cb that writes stream 1 to stdout, 2 to stderr. */
+void cli_print_stream(void *ud, int stream, const char *data, size_t len);
+/* For verdict error: prints the exception to stderr, unless the stderr
+ * already streamed carried its traceback. */
+void cli_print_exception(const runbox_result *r);
+/* Is text (the lines typed so far, '\n'-separated) unfinished code that
+ * needs another line? See `runbox repl --help` for the rule. */
+int cli_repl_incomplete(const char *text);
 /* Reads all of a stream; caller frees. NULL on error. */
 char *cli_read_all(FILE *fp, size_t *len);
 
@@ -47,5 +55,6 @@ int cli_backends(int argc, char **argv);
 int cli_config_cmd(int argc, char **argv);
 int cli_mcp(int argc, char **argv);
 int cli_compare(int argc, char **argv);
+int cli_repl(int argc, char **argv);
 
 #endif

@@ -23,14 +23,6 @@ static const char run_help[] =
     "traceback goes to stderr whatever the backend. The code may exit 124 or\n"
     "137 itself: --json's verdict tells a real timeout or oom apart.\n";
 
-static void print_stream(void *ud, int stream, const char *data, size_t len)
-{
-    (void)ud;
-    FILE *fp = stream == 1 ? stdout : stderr;
-    fwrite(data, 1, len, fp);
-    fflush(fp);
-}
-
 static int exit_status(const runbox_result *r)
 {
     switch (r->verdict) {
@@ -47,32 +39,6 @@ static int exit_status(const runbox_result *r)
     return 125;
 }
 
-/* For verdict error: the exception, unless the backend's own stderr
- * (already streamed) carried it, as a plain interpreter's does. Kernel
- * backends (e2b) report it only as data. */
-static void print_exception(const runbox_result *r)
-{
-    if (r->verdict != RUNBOX_VERDICT_ERROR || !r->error_name)
-        return;
-    const char *tb = r->traceback && *r->traceback ? r->traceback : NULL;
-    if (tb && r->err.data && memmem(r->err.data, r->err.len, tb, strlen(tb)))
-        return;
-    fflush(stdout);
-    if (tb) {
-        fputs(tb, stderr);
-        if (tb[strlen(tb) - 1] != '\n')
-            fputc('\n', stderr);
-        /* Some tracebacks stop before the exception line itself. */
-        if (!strstr(tb, r->error_name))
-            fprintf(stderr, "%s: %s\n", r->error_name,
-                    r->error_value ? r->error_value : "");
-    } else {
-        fprintf(stderr, "%s%s%s\n", r->error_name,
-                r->error_value && *r->error_value ? ": " : "",
-                r->error_value ? r->error_value : "");
-    }
-}
-
 /* Prints the result: JSON, or on stderr the exception of verdict error or
  * a one-line note when the verdict is not visible in the output itself. */
 static int report(const runbox_result *r, int json)
@@ -84,7 +50,7 @@ static int report(const runbox_result *r, int json)
             free(text);
         }
     } else if (r->verdict == RUNBOX_VERDICT_ERROR) {
-        print_exception(r);
+        cli_print_exception(r);
     } else if (r->verdict != RUNBOX_VERDICT_OK &&
                r->verdict != RUNBOX_VERDICT_ERROR &&
                r->verdict != RUNBOX_VERDICT_EXIT_NONZERO) {
@@ -173,7 +139,7 @@ int cli_run(int argc, char **argv)
     opt.code_len = len;
     opt.language = language;
     if (!json)
-        opt.on_output = print_stream;
+        opt.on_output = cli_print_stream;
     runbox_result r;
     runbox_result_init(&r);
     rc = runbox_execute(ctx, &opt, &r);

@@ -66,6 +66,40 @@ int cli_exit_status(int status)
                : 125;
 }
 
+void cli_print_stream(void *ud, int stream, const char *data, size_t len)
+{
+    (void)ud;
+    FILE *fp = stream == 1 ? stdout : stderr;
+    fwrite(data, 1, len, fp);
+    fflush(fp);
+}
+
+/* For verdict error: the exception, unless the backend's own stderr
+ * (already streamed) carried it, as a plain interpreter's does. Kernel
+ * backends (e2b) report it only as data. */
+void cli_print_exception(const runbox_result *r)
+{
+    if (r->verdict != RUNBOX_VERDICT_ERROR || !r->error_name)
+        return;
+    const char *tb = r->traceback && *r->traceback ? r->traceback : NULL;
+    if (tb && r->err.data && memmem(r->err.data, r->err.len, tb, strlen(tb)))
+        return;
+    fflush(stdout);
+    if (tb) {
+        fputs(tb, stderr);
+        if (tb[strlen(tb) - 1] != '\n')
+            fputc('\n', stderr);
+        /* Some tracebacks stop before the exception line itself. */
+        if (!strstr(tb, r->error_name))
+            fprintf(stderr, "%s: %s\n", r->error_name,
+                    r->error_value ? r->error_value : "");
+    } else {
+        fprintf(stderr, "%s%s%s\n", r->error_name,
+                r->error_value && *r->error_value ? ": " : "",
+                r->error_value ? r->error_value : "");
+    }
+}
+
 static void cli_on_signal(int sig)
 {
     (void)sig;
