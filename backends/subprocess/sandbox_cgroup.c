@@ -1,10 +1,14 @@
 /* Per-sandbox cgroups (v1: the memory and pids hierarchies).
  *
- * Groups live under runbox/ in each hierarchy, named by runbox's pid and a
+ * Groups live in a runbox/ folder below runbox's own group in each
+ * hierarchy (so the limits of whatever contains runbox, a container or a
+ * service, still cover its sandboxes), named by runbox's pid and a
  * counter, so concurrent runbox processes never collide. The memory limit
  * covers swap too where the kernel accounts it (memsw), so a sandbox
  * cannot push its pages out to keep growing. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,7 +23,7 @@
 
 static int sp_cg_write(const char *dir, const char *file, const char *text)
 {
-    char path[512];
+    char path[640];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
@@ -30,19 +34,53 @@ static int sp_cg_write(const char *dir, const char *file, const char *text)
     return n == (ssize_t)strlen(text) ? 0 : -(n < 0 ? e : EIO);
 }
 
+/* runbox's own group in the hierarchy of ctrl ("" = the root), from
+ * /proc/self/cgroup ("4:memory:/path"). */
+static void sp_cg_own(const char *ctrl, char *out, size_t size)
+{
+    out[0] = '\0';
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    char line[512];
+    size_t n = strlen(ctrl);
+    while (f && fgets(line, sizeof line, f)) {
+        char *c = strchr(line, ':');
+        if (!c || strncmp(c + 1, ctrl, n) || c[1 + n] != ':')
+            continue;
+        char *path = c + 2 + n;
+        path[strcspn(path, "\n")] = '\0';
+        if (strcmp(path, "/") && !strstr(path, ".."))
+            snprintf(out, size, "%s", path);
+        break;
+    }
+    if (f)
+        fclose(f);
+}
+
+static void sp_cg_parent(char *out, size_t size, const char *ctrl)
+{
+    char own[256];
+    sp_cg_own(ctrl, own, sizeof own);
+    snprintf(out, size, SP_CG_ROOT "/%s%s/runbox", ctrl, own);
+}
+
 static int sp_cg_make(char *out, size_t size, const char *ctrl, const char *name)
 {
-    char parent[128];
-    snprintf(parent, sizeof parent, SP_CG_ROOT "/%s/runbox", ctrl);
-    if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-        return -errno;
+    char parent[320];
+    sp_cg_parent(parent, sizeof parent, ctrl);
     snprintf(out, size, "%s/%s", parent, name);
-    if (mkdir(out, 0755) < 0) {
-        int e = errno;
-        out[0] = '\0';
-        return -e;
+    /* Another sandbox's removal may take the shared parent away between
+     * the two mkdirs: then make it again. */
+    for (int tries = 0; tries < 3; tries++) {
+        if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+            break;
+        if (mkdir(out, 0755) == 0)
+            return 0;
+        if (errno != ENOENT)
+            break;
     }
-    return 0;
+    int e = errno;
+    out[0] = '\0';
+    return -e;
 }
 
 int sp_cgroup_create(sp_cgroup *g, uint64_t memory_bytes, uint32_t pids_max)
@@ -88,7 +126,7 @@ long sp_cgroup_oom_kills(const sp_cgroup *g)
 {
     if (!g->memory[0])
         return -1;
-    char path[512], buf[512];
+    char path[640], buf[512];
     snprintf(path, sizeof path, "%s/memory.oom_control", g->memory);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -112,6 +150,38 @@ void sp_cgroup_remove(sp_cgroup *g)
                 break;
             usleep(1000);
         }
+        /* The runbox/ folder goes with its last group, so that nothing
+         * of runbox keeps the group it lives in from being removed. */
+        char *slash = dirs[i][0] ? strrchr(dirs[i], '/') : NULL;
+        if (slash) {
+            *slash = '\0';
+            rmdir(dirs[i]);
+        }
         dirs[i][0] = '\0';
+    }
+}
+
+void sp_cgroup_sweep(void)
+{
+    static const char *const ctrls[] = {"memory", "pids"};
+    for (int i = 0; i < 2; i++) {
+        char parent[320];
+        sp_cg_parent(parent, sizeof parent, ctrls[i]);
+        DIR *d = opendir(parent);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            int pid = 0;
+            if (sscanf(de->d_name, "sbx-%d-", &pid) != 1 || pid <= 0 ||
+                kill(pid, 0) == 0 || errno != ESRCH)
+                continue;
+            /* Its runbox is gone, and with it every process of the group:
+             * an empty group, which rmdir removes (or refuses if not). */
+            char dir[640];
+            snprintf(dir, sizeof dir, "%s/%s", parent, de->d_name);
+            rmdir(dir);
+        }
+        if (d)
+            closedir(d);
+        rmdir(parent); /* only when empty */
     }
 }

@@ -15,8 +15,8 @@
 #include <sys/types.h>
 
 typedef struct sp_cgroup {
-    char memory[400]; /* the group's directories, "" when not made */
-    char pids[400];
+    char memory[512]; /* the group's directories, "" when not made */
+    char pids[512];
 } sp_cgroup;
 
 /* Makes the groups with these limits (0 = unlimited). 0 or -errno. */
@@ -27,5 +27,8 @@ int sp_cgroup_enter(const sp_cgroup *g, pid_t pid);
 long sp_cgroup_oom_kills(const sp_cgroup *g);
 /* Removes the groups; call after every process in them has ended. */
 void sp_cgroup_remove(sp_cgroup *g);
+/* Removes the empty groups left by runbox processes that died (SIGKILL
+ * leaves no chance to clean up). Cheap when there are none. */
+void sp_cgroup_sweep(void);
 
 #endif

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sandbox_cgroup.h"
 #include "sandbox_proto.h"
 #include "subprocess.h"
 
@@ -188,6 +189,9 @@ static int sp_open(void **state, const runbox_host *host, runbox_host_ctx *h)
         sp_close(b);
         return rc;
     }
+    /* Leftovers of runbox processes that were killed: empty cgroups. */
+    if (b->isolation != SP_ISOLATION_NONE && geteuid() == 0)
+        sp_cgroup_sweep();
     *state = b;
     return RUNBOX_OK;
 }
