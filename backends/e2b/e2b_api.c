@@ -18,31 +18,35 @@
 
 #define E2B_DEFAULT_LIFETIME 300 /* what E2B gives a sandbox created
                                      without a timeout */
+#define E2B_UNLIMITED_RUN_LIFETIME 3600 /* the Hobby plan's maximum */
+#define E2B_MAX_LIFETIME 86400          /* the Pro plan's maximum */
+#define E2B_KILL_TIMEOUT 5.0
 
 /* Sandbox lifetime in seconds for the create request, 0 = let E2B choose
- * (300 s). A one-shot sandbox with a wall limit lives only a little longer
- * than its run, so that a crashed runbox leaks it briefly; a session lives
- * that long after its last use (e2b_api_keep_alive); a pooled one as long
- * as the pool asks (its wait, then its run). */
-static int e2b_lifetime(const e2b_state *st, const runbox_sandbox_opts *opts)
+ * (300 s). A one-shot sandbox lives a minute longer than its run may take,
+ * so that E2B never ends it mid-run and a crashed runbox leaks it only
+ * briefly; without a run limit it gets an hour, the longest every E2B plan
+ * allows. A pooled one lives as long as the pool asks (its wait, then its
+ * run). A session lives e2b.sandbox_timeout after its last use
+ * (e2b_api_keep_alive). opts is the sandbox's own full-size copy. */
+static int e2b_lifetime(const e2b_state *st, const runbox_sandbox_opts *opts,
+                        double run_seconds)
 {
-    if (opts->struct_size >= offsetof(runbox_sandbox_opts, lifetime) +
-                                 sizeof opts->lifetime && opts->lifetime > 0)
-        return opts->lifetime > 86400 ? 86400 : (int)ceil(opts->lifetime);
-    if (st->sandbox_timeout > 0)
+    if (opts->lifetime > 0)
+        return opts->lifetime > E2B_MAX_LIFETIME ? E2B_MAX_LIFETIME
+                                                 : (int)ceil(opts->lifetime);
+    if (!opts->oneshot)
         return st->sandbox_timeout;
-    if (opts->oneshot && opts->limits.wall_seconds > 0) {
-        double t = ceil(opts->limits.wall_seconds) + 60;
-        return t > 3600 ? 3600 : (int)t;
-    }
-    return 0;
+    if (run_seconds <= 0)
+        return E2B_UNLIMITED_RUN_LIFETIME;
+    double t = ceil(run_seconds) + 60;
+    return t > E2B_MAX_LIFETIME ? E2B_MAX_LIFETIME : (int)t;
 }
 
 static char *e2b_create_body(const e2b_state *st,
-                             const runbox_sandbox_opts *opts)
+                             const runbox_sandbox_opts *opts, int lifetime)
 {
     cJSON *root = cJSON_CreateObject();
-    int lifetime = e2b_lifetime(st, opts);
     cJSON_AddStringToObject(root, "templateID", st->template_id);
     if (lifetime > 0)
         cJSON_AddNumberToObject(root, "timeout", lifetime);
@@ -80,10 +84,16 @@ static char *e2b_json_strdup(const cJSON *obj, const char *key)
                                                   : NULL;
 }
 
-int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts)
+int e2b_api_create(e2b_sandbox *sb, double run_seconds, double deadline,
+                   runbox_exec_io *io, e2b_abort *aborted)
 {
     const runbox_host *host = sb->st->host;
-    char *body = e2b_create_body(sb->st, opts);
+    const runbox_sandbox_opts *opts = &sb->opts;
+    *aborted = E2B_ABORT_NONE;
+    if (sb->id)
+        return RUNBOX_OK;
+    int lifetime = e2b_lifetime(sb->st, opts, run_seconds);
+    char *body = e2b_create_body(sb->st, opts, lifetime);
     if (!body)
         return host->fail(sb->st->h, RUNBOX_ENOMEM,
                           "out of memory while creating an E2B sandbox");
@@ -96,13 +106,31 @@ int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts)
         .body_len = strlen(body),
         .content_type = "application/json",
         .retry_503 = 1,
+        .deadline = deadline,
+        .io = io,
     };
     e2b_response resp = {0};
     int rc = e2b_http(sb, &req, &resp);
     free(body);
-    if (rc == RUNBOX_OK && resp.aborted)
-        rc = host->fail(sb->st->h, RUNBOX_ECANCELED,
-                        "cancelled while creating the E2B sandbox");
+    if (rc == RUNBOX_OK && resp.aborted) {
+        *aborted = resp.aborted;
+        host->log(sb->st->h, RUNBOX_LOG_WARN,
+                  "e2b: stopped waiting for the sandbox creation (%s); if "
+                  "E2B created one anyway it expires %d s after creation",
+                  resp.aborted == E2B_ABORT_DEADLINE ? "the run's deadline "
+                                                       "passed"
+                                                     : "cancelled",
+                  lifetime > 0 ? lifetime : E2B_DEFAULT_LIFETIME);
+        e2b_response_free(&resp);
+        return RUNBOX_OK;
+    }
+    if (rc == RUNBOX_OK && resp.status == 400 && lifetime > 3600)
+        rc = host->fail(sb->st->h, RUNBOX_EBACKEND,
+                        "E2B refused to create a sandbox living %d s (the "
+                        "run's timeout plus a minute); the plan's longest "
+                        "sandbox lifetime is shorter (an hour on Hobby): "
+                        "lower the timeout",
+                        lifetime);
     else if (rc == RUNBOX_OK && resp.status / 100 != 2)
         rc = e2b_http_fail_status(sb, &req, &resp);
     if (rc != RUNBOX_OK) {
@@ -115,10 +143,12 @@ int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts)
     sb->access_token = e2b_json_strdup(j, "envdAccessToken");
     sb->traffic_token = e2b_json_strdup(j, "trafficAccessToken");
     sb->domain = e2b_json_strdup(j, "domain");
+    sb->envd_version = e2b_json_strdup(j, "envdVersion");
     if (!sb->domain)
         sb->domain = strdup(sb->st->domain);
     cJSON_Delete(j);
     e2b_response_free(&resp);
+    sb->created_at = host->now();
     /* These go into host names, paths and headers: refuse anything that
      * could change their meaning. */
     if (!sb->id || !e2b_is_name(sb->id, "-_", 128) ||
@@ -136,11 +166,34 @@ int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts)
     if (!sb->domain)
         return host->fail(sb->st->h, RUNBOX_ENOMEM,
                           "out of memory while creating an E2B sandbox");
-    int lifetime = e2b_lifetime(sb->st, opts);
+    sb->lifetime = lifetime;
     sb->session = !opts->oneshot;
-    sb->expires_at = host->now() + (lifetime > 0 ? lifetime : E2B_DEFAULT_LIFETIME);
-    host->log(sb->st->h, RUNBOX_LOG_DEBUG, "e2b: created sandbox %s (%s)",
-              sb->id, sb->st->template_id);
+    sb->expires_at = sb->created_at +
+                     (lifetime > 0 ? lifetime : E2B_DEFAULT_LIFETIME);
+    host->log(sb->st->h, RUNBOX_LOG_DEBUG,
+              "e2b: created sandbox %s (%s, lifetime %d s)", sb->id,
+              sb->st->template_id,
+              lifetime > 0 ? lifetime : E2B_DEFAULT_LIFETIME);
+    return RUNBOX_OK;
+}
+
+int e2b_sandbox_ready(e2b_sandbox *sb, const runbox_exec_request *req,
+                      runbox_exec_outcome *out, int *stop)
+{
+    e2b_abort why = E2B_ABORT_NONE;
+    double run = req->limits.wall_seconds;
+    *stop = 0;
+    int rc = e2b_api_create(sb, run, req->deadline, req->io, &why);
+    if (rc != RUNBOX_OK || why == E2B_ABORT_NONE)
+        return rc;
+    *stop = 1;
+    e2b_outcome_aborted(why, req, out);
+    int lifetime = e2b_lifetime(sb->st, &sb->opts, run);
+    snprintf(out->message, sizeof(out->message),
+             "%s while the E2B sandbox was being created, before the code "
+             "ran; if E2B created it anyway it expires %d s after creation",
+             why == E2B_ABORT_CANCELED ? "cancelled" : "timed out",
+             lifetime > 0 ? lifetime : E2B_DEFAULT_LIFETIME);
     return RUNBOX_OK;
 }
 
@@ -193,6 +246,9 @@ void e2b_api_kill(e2b_sandbox *sb)
     char path[256];
     snprintf(path, sizeof(path), "/sandboxes/%s", esc ? esc : sb->id);
     curl_free(esc);
+    double bound = sb->st->request_timeout < E2B_KILL_TIMEOUT
+                       ? sb->st->request_timeout
+                       : E2B_KILL_TIMEOUT;
     e2b_request req = {
         .service = E2B_SVC_API,
         .method = "DELETE",
@@ -200,20 +256,55 @@ void e2b_api_kill(e2b_sandbox *sb)
         .what = "killing the sandbox",
         .idempotent = 1,
         .quiet = 1,
+        .timeout = bound,
     };
     e2b_response resp = {0};
     /* destroy "must not fail visibly": a failure is logged, and the
-     * sandbox's own timeout is the safety net. */
-    if (e2b_http(sb, &req, &resp) == RUNBOX_OK && resp.status / 100 != 2 &&
-        resp.status != 404)
+     * sandbox's own lifetime is the safety net. */
+    int rc = e2b_http(sb, &req, &resp);
+    sb->killed_at = host->now();
+    if (rc == RUNBOX_OK && resp.status / 100 != 2 && resp.status != 404)
         host->log(sb->st->h, RUNBOX_LOG_WARN,
                   "e2b: killing sandbox %s answered HTTP %ld; it will "
-                  "expire by its timeout",
-                  sb->id, resp.status);
+                  "expire by its lifetime (%d s after creation)",
+                  sb->id, resp.status,
+                  sb->lifetime > 0 ? sb->lifetime : E2B_DEFAULT_LIFETIME);
     else if (resp.curl_code != CURLE_OK)
         host->log(sb->st->h, RUNBOX_LOG_WARN,
-                  "e2b: could not kill sandbox %s (%s); it will expire by "
-                  "its timeout",
-                  sb->id, curl_easy_strerror(resp.curl_code));
+                  "e2b: could not kill sandbox %s within %g s (%s); it will "
+                  "expire by its lifetime (%d s after creation)",
+                  sb->id, bound, curl_easy_strerror(resp.curl_code),
+                  sb->lifetime > 0 ? sb->lifetime : E2B_DEFAULT_LIFETIME);
     e2b_response_free(&resp);
+}
+
+int e2b_sandbox_gone_check(e2b_sandbox *sb, int rc, const char *during)
+{
+    if (!sb->id)
+        return rc;
+    const runbox_host *host = sb->st->host;
+    e2b_request req = {
+        .service = E2B_SVC_ENVD,
+        .method = "GET",
+        .path = "/health",
+        .what = "asking whether the sandbox still exists",
+        .quiet = 1,
+        .timeout = E2B_KILL_TIMEOUT,
+    };
+    e2b_response resp = {0};
+    int probe = e2b_http(sb, &req, &resp);
+    /* The edge answers 502 for a sandbox that no longer exists. */
+    int gone = probe == RUNBOX_OK && (resp.status == 502 || resp.status == 404);
+    e2b_response_free(&resp);
+    if (!gone)
+        return rc;
+    double now = host->now();
+    int expired = sb->expires_at > 0 && now >= sb->expires_at - 1;
+    return host->fail(sb->st->h, RUNBOX_EGONE,
+                      "the E2B sandbox %s stopped while %s, %.0f s after "
+                      "its creation (%s); the run did not finish and its "
+                      "result is incomplete",
+                      sb->id, during, now - sb->created_at,
+                      expired ? "it reached its lifetime"
+                              : "it was killed or reached its lifetime");
 }

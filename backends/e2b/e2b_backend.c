@@ -10,7 +10,9 @@
  *   api_url          default https://api.<domain>
  *   sandbox_url      one base URL for the whole data plane (tests, proxies)
  *   template         default code-interpreter-v1
- *   sandbox_timeout  sandbox lifetime in seconds (default: E2B's 300 s)
+ *   sandbox_timeout  a session's lifetime after its last use, seconds
+ *                    (default: E2B's 300 s); one-shot sandboxes live
+ *                    their run's timeout plus 60 s instead
  *   request_timeout  seconds per HTTP request, default 60
  */
 #include <ctype.h>
@@ -205,6 +207,7 @@ static void e2b_sandbox_free(e2b_sandbox *sb)
     free(sb->access_token);
     free(sb->traffic_token);
     free(sb->domain);
+    free(sb->envd_version);
     free(sb);
 }
 
@@ -257,11 +260,21 @@ static int e2b_sandbox_create(void **sandbox, void *state,
         return st->host->fail(st->h, RUNBOX_ENOMEM,
                               "out of memory creating an E2B sandbox");
     }
+    /* A core built with a smaller opts struct leaves the rest zero. */
+    memcpy(&sb->opts, opts,
+           opts->struct_size < sizeof(sb->opts) ? opts->struct_size
+                                                 : sizeof(sb->opts));
+    sb->opts.struct_size = sizeof(sb->opts);
     sb->network_off = opts->limits.network == 0;
-    rc = e2b_api_create(sb, opts);
-    if (rc != RUNBOX_OK) {
-        e2b_sandbox_free(sb);
-        return rc;
+    /* A one-shot is created by its run (e2b_sandbox_ready), unless a pool
+     * makes it ahead of time. */
+    if (!sb->opts.oneshot || sb->opts.prestart) {
+        e2b_abort aborted;
+        rc = e2b_api_create(sb, 0, 0, NULL, &aborted);
+        if (rc != RUNBOX_OK) {
+            e2b_sandbox_free(sb);
+            return rc;
+        }
     }
     *sandbox = sb;
     return RUNBOX_OK;

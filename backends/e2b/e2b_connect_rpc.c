@@ -218,6 +218,7 @@ int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
                     int *exit_code, e2b_abort *aborted)
 {
     const runbox_host *host = sb->st->host;
+    double started = host->now();
     int rc0 = e2b_api_keep_alive(sb, deadline > 0 ? deadline - host->now() : 3600);
     if (rc0 != RUNBOX_OK)
         return rc0;
@@ -255,6 +256,7 @@ int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
         .body = body,
         .body_len = body_len,
         .content_type = "application/connect+json",
+        .expect_type = "application/connect+json",
         .extra_headers = hdrs,
         .on_data = e2b_stream_feed,
         .ud = &s,
@@ -264,13 +266,36 @@ int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
     e2b_response resp = {0};
     int rc = e2b_http(sb, &req, &resp);
     *aborted = resp.aborted;
-    if (rc == RUNBOX_OK && !resp.aborted) {
+    if (rc != RUNBOX_OK) {
+        rc = e2b_sandbox_gone_check(sb, rc, "running a process");
+    } else if (!resp.aborted) {
         if (resp.status / 100 != 2)
             rc = e2b_http_fail_status(sb, &req, &resp);
-        else if (strcmp(s.error_code, "deadline_exceeded") == 0)
+        else if (resp.wrong_type)
+            /* What the SDK says: "[internal] unsupported content type". */
+            rc = host->fail(sb->st->h, RUNBOX_EPROTO,
+                            "envd in E2B sandbox %s answered %s with "
+                            "Content-Type %s, not application/connect+json; "
+                            "is E2B_SANDBOX_URL / e2b.sandbox_url an E2B "
+                            "sandbox?",
+                            sb->id, argv[0], resp.got_type);
+        else if (strcmp(s.error_code, "deadline_exceeded") == 0 &&
+                 deadline > 0 && host->now() >= deadline - 1)
             *aborted = E2B_ABORT_DEADLINE;
+        else if (strcmp(s.error_code, "deadline_exceeded") == 0)
+            /* envd's deadline is the one we sent; ending this early is
+             * not our timeout and must not be reported as one. */
+            rc = host->fail(sb->st->h, RUNBOX_EBACKEND,
+                            "envd in E2B sandbox %s stopped %s with "
+                            "deadline_exceeded after %.2f s, before the "
+                            "run's deadline%s: %s",
+                            sb->id, argv[0], host->now() - started,
+                            deadline > 0 ? "" : " (none was set)",
+                            s.error_msg[0] ? s.error_msg : "no details");
         else if ((rc = e2b_stream_status(sb, &s, argv[0])) == RUNBOX_OK)
             *exit_code = s.exit_code;
+        else if (!s.eos)
+            rc = e2b_sandbox_gone_check(sb, rc, "running a process");
     }
     free(body);
     curl_slist_free_all(hdrs);
@@ -283,16 +308,26 @@ int e2b_install(void *sandbox, const char *spec,
                 const runbox_exec_request *req, runbox_exec_outcome *out)
 {
     e2b_sandbox *sb = sandbox;
+    if (sb->network_off)
+        return sb->st->host->fail(
+            sb->st->h, RUNBOX_EDENIED,
+            "package install needs the network, and this E2B sandbox %s "
+            "created without internet access: set network = on in [e2b] "
+            "(or RUNBOX_E2B_NETWORK=on)",
+            sb->id ? "was" : "would be");
     /* "--" ends pip's options: the spec is a requirement, whatever it
      * starts with (the core has validated it; this is belt and braces). */
     const char *const argv[] = {"python3", "-m", "pip", "install",
                                 "--disable-pip-version-check", "--no-input",
                                 "--", spec, NULL};
-    int exit_code = 0;
+    int exit_code = 0, stop = 0;
     e2b_abort aborted = E2B_ABORT_NONE;
     e2b_outcome_init(sb, out);
-    int rc = e2b_process_run(sb, argv, req->io, req->deadline, NULL, NULL,
-                             &exit_code, &aborted);
+    int rc = e2b_sandbox_ready(sb, req, out, &stop);
+    if (rc != RUNBOX_OK || stop)
+        return rc;
+    rc = e2b_process_run(sb, argv, req->io, req->deadline, NULL, NULL,
+                         &exit_code, &aborted);
     if (rc != RUNBOX_OK)
         return rc;
     if (aborted) {
@@ -332,15 +367,18 @@ int e2b_environment(void *sandbox, char **json)
     e2b_buf out = {0}, err = {0};
     int exit_code = 0;
     e2b_abort aborted = E2B_ABORT_NONE;
-    int rc = e2b_process_run(sb, argv, NULL,
-                             host->now() + sb->st->request_timeout, &out,
-                             &err, &exit_code, &aborted);
+    double deadline = host->now() + sb->st->request_timeout;
+    int rc = e2b_api_create(sb, sb->st->request_timeout, deadline, NULL,
+                            &aborted);
+    if (rc == RUNBOX_OK && !aborted)
+        rc = e2b_process_run(sb, argv, NULL, deadline, &out, &err,
+                             &exit_code, &aborted);
     cJSON *env = NULL;
     if (rc == RUNBOX_OK && aborted)
         rc = host->fail(sb->st->h, RUNBOX_ETIMEOUT,
                         "describing the E2B sandbox %s took longer than "
                         "%g s; try again",
-                        sb->id, sb->st->request_timeout);
+                        sb->id ? sb->id : "(not created)", sb->st->request_timeout);
     else if (rc == RUNBOX_OK && exit_code != 0)
         rc = host->fail(sb->st->h, RUNBOX_EBACKEND,
                         "python3 in E2B sandbox %s could not describe its "

@@ -273,13 +273,18 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
 {
     e2b_sandbox *sb = sandbox;
     const runbox_host *host = sb->st->host;
-    int rc0 = e2b_api_keep_alive(sb, e2b_run_seconds(sb, req));
-    if (rc0 != RUNBOX_OK)
-        return rc0;
+    /* Refused before any sandbox exists. */
     if (memchr(req->code, '\0', req->code_len))
         return host->fail(sb->st->h, RUNBOX_EINVAL,
                           "the code holds a NUL byte, which the E2B code "
                           "interpreter cannot receive; remove it");
+    int stop = 0;
+    e2b_outcome_init(sb, out);
+    int rc0 = e2b_sandbox_ready(sb, req, out, &stop);
+    if (rc0 == RUNBOX_OK && !stop)
+        rc0 = e2b_api_keep_alive(sb, e2b_run_seconds(sb, req));
+    if (rc0 != RUNBOX_OK || stop)
+        return rc0;
     char *body = e2b_execute_body(req);
     if (!body)
         return host->fail(sb->st->h, RUNBOX_ENOMEM,
@@ -300,11 +305,12 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
         .io = req->io,
     };
     e2b_response resp = {0};
-    e2b_outcome_init(sb, out);
     int rc = e2b_http(sb, &hreq, &resp);
     free(body);
     if (rc != RUNBOX_OK) {
-        /* e2b_http recorded why. */
+        /* e2b_http recorded why; a dropped connection may be the sandbox
+         * ending (its lifetime): then say so. */
+        rc = e2b_sandbox_gone_check(sb, rc, "running the code");
     } else if (resp.aborted) {
         e2b_outcome_aborted(resp.aborted, req, out);
     } else if (resp.status / 100 != 2) {
@@ -319,11 +325,14 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
                             "%s; the result is incomplete, run it again",
                             sb->id, p.why);
         else if (!p.ended)
-            rc = host->fail(sb->st->h, RUNBOX_EPROTO,
-                            "the E2B code interpreter of sandbox %s stopped "
-                            "answering before the end of the execution; the "
-                            "result is incomplete, run it again",
-                            sb->id);
+            rc = e2b_sandbox_gone_check(
+                sb,
+                host->fail(sb->st->h, RUNBOX_EPROTO,
+                           "the E2B code interpreter of sandbox %s stopped "
+                           "answering before the end of the execution; the "
+                           "result is incomplete, run it again",
+                           sb->id),
+                "running the code");
     }
     if (rc == RUNBOX_OK && p.raised)
         out->verdict = RUNBOX_VERDICT_ERROR;

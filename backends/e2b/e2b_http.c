@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -189,6 +190,12 @@ typedef struct e2b_xfer {
     int status_known;
 } e2b_xfer;
 
+static double e2b_request_timeout(const e2b_sandbox *sb,
+                                  const e2b_request *req)
+{
+    return req->timeout > 0 ? req->timeout : sb->st->request_timeout;
+}
+
 static e2b_abort e2b_should_abort(const e2b_xfer *x)
 {
     const runbox_host *host = x->sb->st->host;
@@ -219,6 +226,21 @@ static size_t e2b_write_cb(char *data, size_t size, size_t nmemb, void *ud)
                           &x->resp->status);
         x->status_known = 1;
         x->streaming = x->req->on_data && x->resp->status / 100 == 2;
+        if (x->streaming && x->req->expect_type) {
+            /* Like the SDK: a stream of another type is not a stream we
+             * can read (a proxy's page, a server speaking plain JSON). */
+            const char *ct = NULL;
+            size_t n = strlen(x->req->expect_type);
+            curl_easy_getinfo(x->sb->curl, CURLINFO_CONTENT_TYPE, &ct);
+            if (!ct || strncasecmp(ct, x->req->expect_type, n) != 0 ||
+                (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
+                snprintf(x->resp->got_type, sizeof(x->resp->got_type), "%s",
+                         ct ? ct : "none");
+                x->resp->wrong_type = 1;
+                x->resp->stopped = 1;
+                return 0;
+            }
+        }
     }
     if (x->streaming) {
         if (x->req->on_data(x->req->ud, data, n) == 0)
@@ -272,7 +294,7 @@ static void e2b_transfer(e2b_xfer *x, const char *url,
     e2b_sandbox *sb = x->sb;
     const e2b_request *req = x->req;
     CURL *c = sb->curl;
-    long timeout_ms = (long)(sb->st->request_timeout * 1000.0);
+    long timeout_ms = (long)(e2b_request_timeout(sb, req) * 1000.0);
 
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -294,7 +316,7 @@ static void e2b_transfer(e2b_xfer *x, const char *url,
          * timeout means the peer is dead. */
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                         (long)sb->st->request_timeout + 1);
+                         (long)e2b_request_timeout(sb, req) + 1);
     } else {
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     }
@@ -397,7 +419,7 @@ int e2b_http(e2b_sandbox *sb, const e2b_request *req, e2b_response *resp)
         }
         /* Retries must fit in the request timeout, as the SDK's do. */
         if (wait < 0 ||
-            host->now() + wait - started > sb->st->request_timeout)
+            host->now() + wait - started > e2b_request_timeout(sb, req))
             break;
         host->log(sb->st->h, RUNBOX_LOG_DEBUG,
                   "e2b: retrying %s %s in %.1f s (HTTP %ld, curl %d)",
@@ -492,8 +514,46 @@ int e2b_http_fail_transfer(e2b_sandbox *sb, const e2b_request *req,
     return rc;
 }
 
-/* The useful part of an error body: the JSON "message" if any, else the
- * text itself (first line, bounded), into buf. */
+/* The readable text of an HTML error page (a proxy's "502 Bad Gateway"):
+ * its <title>, or else its text with the tags removed, whitespace
+ * collapsed. */
+static void e2b_html_text(const char *html, size_t len, char *buf, size_t size)
+{
+    const char *end = html + len;
+    const char *t = strcasestr(html, "<title>");
+    const char *te = t ? strcasestr(t, "</title>") : NULL;
+    if (t && te && te - t > 7) {
+        html = t + 7;
+        end = te;
+    }
+    size_t o = 0;
+    int in_tag = 0, space = 1;
+    for (const char *p = html; p < end && o + 1 < size; p++) {
+        char c = *p;
+        if (c == '<') {
+            in_tag = 1;
+            continue;
+        }
+        if (c == '>')
+            in_tag = 0, c = ' '; /* a tag separates words */
+        else if (in_tag)
+            continue;
+        if (isspace((unsigned char)c)) {
+            if (!space && o)
+                buf[o++] = ' ';
+            space = 1;
+        } else {
+            buf[o++] = c;
+            space = 0;
+        }
+    }
+    while (o && buf[o - 1] == ' ')
+        o--;
+    buf[o] = '\0';
+}
+
+/* The useful part of an error body: the JSON "message" if any, the text of
+ * an HTML page, else the text itself (first line, bounded), into buf. */
 static void e2b_error_text(const e2b_response *resp, char *buf, size_t size)
 {
     snprintf(buf, size, "no details");
@@ -501,8 +561,14 @@ static void e2b_error_text(const e2b_response *resp, char *buf, size_t size)
         return;
     cJSON *j = cJSON_ParseWithLength(resp->body.data, resp->body.len);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+    const char *start = resp->body.data + strspn(resp->body.data, " \t\r\n");
     if (cJSON_IsString(m) && m->valuestring[0]) {
         snprintf(buf, size, "%s", m->valuestring);
+    } else if (*start == '<') {
+        e2b_html_text(start, resp->body.len - (size_t)(start - resp->body.data),
+                      buf, size > 201 ? 201 : size);
+        if (!buf[0])
+            snprintf(buf, size, "an HTML page without text");
     } else {
         size_t n = strcspn(resp->body.data, "\r\n");
         snprintf(buf, size, "%.*s", (int)(n > 200 ? 200 : n),

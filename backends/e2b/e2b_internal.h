@@ -37,12 +37,22 @@ typedef struct e2b_state {
 
 typedef struct e2b_sandbox {
     e2b_state *st;
+    /* What sandbox_create was asked for (env borrowed until destroy). A
+     * one-shot sandbox is created by its one run (e2b_sandbox_ready), so
+     * that input refused up front costs no sandbox and creation counts
+     * against the run's deadline. */
+    runbox_sandbox_opts opts;
+    int lifetime;        /* seconds asked for at creation, 0 = E2B's 300 */
+    double created_at;   /* host->now() when E2B answered, 0 = not yet */
+    double killed_at;    /* host->now() when the kill was answered */
     CURL *curl;    /* reused so that keep-alive connections are reused */
     CURLM *multi;  /* drives curl so that cancellation is polled often */
     char *id;
     char *access_token;  /* envdAccessToken, may be NULL */
     char *traffic_token; /* trafficAccessToken, may be NULL */
     char *domain;        /* the sandbox's domain, or a copy of the config's */
+    char *envd_version;  /* envdVersion, may be NULL */
+    int envd_legacy_user; /* envd older than 0.4.0: name the user */
     int network_off;     /* created with allow_internet_access false */
     int session;         /* kept across runs: its lifetime is extended */
     double expires_at;   /* host->now() by which E2B will kill it */
@@ -93,6 +103,12 @@ typedef struct e2b_request {
      * io to poll for cancellation. */
     double deadline;
     runbox_exec_io *io;
+    /* Seconds this request (and its retries) may take, 0 = the configured
+     * request_timeout. Streams are bounded by deadline instead. */
+    double timeout;
+    /* For a 2xx stream: the Content-Type it must have ("application/
+     * connect+json"); anything else is refused as the SDK does. */
+    const char *expect_type;
 } e2b_request;
 
 typedef enum e2b_abort {
@@ -107,6 +123,8 @@ typedef struct e2b_response {
     CURLcode curl_code; /* CURLE_OK when the transfer completed */
     e2b_abort aborted;  /* why the transfer was stopped by us */
     int stopped;        /* on_data asked to stop (e.g. malformed data) */
+    int wrong_type;     /* a stream answered with another Content-Type, */
+    char got_type[64];  /* this one */
     char curl_error[CURL_ERROR_SIZE];
 } e2b_response;
 
@@ -135,8 +153,29 @@ int e2b_is_name(const char *s, const char *extra, size_t max);
 char *e2b_url_escape(const char *s);
 
 /* Control plane (e2b_api.c). */
-int e2b_api_create(e2b_sandbox *sb, const runbox_sandbox_opts *opts);
+/* Creates the sandbox behind sb unless it exists. For a one-shot, the
+ * lifetime asked for is the run's (run_seconds + 60 s; an hour when the
+ * run has no limit), so that E2B cannot end it mid-run; a session gets
+ * e2b.sandbox_timeout and is extended by e2b_api_keep_alive. The request
+ * stops at deadline (0 = none) or when io is cancelled: then *aborted
+ * says why and RUNBOX_OK is returned (a sandbox E2B made anyway expires
+ * at its lifetime). Errors via host->fail. */
+int e2b_api_create(e2b_sandbox *sb, double run_seconds, double deadline,
+                   runbox_exec_io *io, e2b_abort *aborted);
+/* e2b_api_create for a run: when creation was stopped by the deadline or
+ * a cancellation, out says so (verdict timeout/canceled) and *stop is
+ * set. */
+int e2b_sandbox_ready(e2b_sandbox *sb, const runbox_exec_request *req,
+                      runbox_exec_outcome *out, int *stop);
+/* Kills the sandbox (if created), bounded by a few seconds: a kill that
+ * hangs must not hold the caller, and E2B ends the sandbox at its
+ * lifetime anyway. Never fails visibly; logs a warning. */
 void e2b_api_kill(e2b_sandbox *sb);
+/* After a stream broke off: asks envd's /health, briefly, whether the
+ * sandbox still exists, as the SDK does. If it is gone, records EGONE with
+ * a message that says the run did not finish and returns it; otherwise
+ * returns rc unchanged. */
+int e2b_sandbox_gone_check(e2b_sandbox *sb, int rc, const char *during);
 /* Before a session's run that could outlast the sandbox's lifetime (E2B
  * kills it then, by default 300 s after creation): extends it with
  * POST /sandboxes/{id}/timeout to cover the run plus the idle lifetime.

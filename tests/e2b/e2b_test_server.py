@@ -17,12 +17,22 @@ Test-only endpoints (on both ports, no auth):
                         {"counters_only": true})
   POST /_test/fault  {"path_prefix", "method"?, "status"?, "body"?,
                       "retry_after"?, "delay"?, "reset"?, "malformed"?,
-                      "truncate"?, "drop_mid_stream"?, "count"? (default 1)}
+                      "truncate"?, "drop_mid_stream"?, "null_error_name"?,
+                      "expire_in"?, "content_type"?, "end_error"?,
+                      "count"? (default 1)}
       reset: drop the connection (TCP RST) instead of answering;
       malformed: a broken line/frame in an /execute or Start stream;
       truncate: end such a stream cleanly but without its end marker;
       drop_mid_stream: drop the connection after the stream started;
-      null_error_name: error records carry "name": null.
+      null_error_name: error records carry "name": null;
+      expire_in: the sandbox of the request (data plane) expires that many
+      seconds later, as E2B ends a sandbox at its lifetime;
+      content_type: a Start stream answered with this Content-Type;
+      end_error: a Start stream ended at once with this Connect error
+      ({"code", "message"}) in its end-of-stream message.
+A sandbox that expires or is killed while a stream runs has that
+connection dropped, as E2B's edge does when the VM goes away; later
+requests to it are answered 502.
 
 Usage: e2b_test_server.py [--api-key KEY] [--port-file FILE]
 The first stdout line is {"api_port": N, "sandbox_port": M, "pid": P}.
@@ -111,6 +121,7 @@ class Sandbox:
         self.end_at = time.time() + timeout
         self.exec_count = 0
         self.procs = set()
+        self.dead = threading.Event()  # killed or expired
         self.contexts = {}
         self.lock = threading.Lock()
 
@@ -156,6 +167,7 @@ class Sandbox:
             self.procs.discard(p)
 
     def kill(self):
+        self.dead.set()
         with self.lock:
             procs = list(self.procs)
             self.procs.clear()
@@ -376,6 +388,11 @@ class Handler(BaseHTTPRequestHandler):
                     return self.send(int(fault["status"]), body,
                                      headers=hdr)
             self.fault = fault or {}
+            if self.fault.get("expire_in") is not None:
+                # E2B ends a sandbox at its lifetime, whatever it runs.
+                target = STATE.get(self.headers.get("E2b-Sandbox-Id", ""))
+                if target:
+                    target.end_at = time.time() + float(self.fault["expire_in"])
             if self.is_api:
                 self.api(path)
             else:
@@ -545,6 +562,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.run_streaming(sbx, argv, req["code"].encode(),
                                req.get("env_vars"))
+        if sbx.dead.is_set():
+            # The VM is gone: E2B's edge cuts the connection, it does not
+            # finish the answer.
+            return self.drop()
         self.line({"type": "end_of_execution"})
         self.end_stream()
 
@@ -691,7 +712,8 @@ class Handler(BaseHTTPRequestHandler):
         req = json.loads(raw[5:5 + n])
         proc = req.get("process", {})
         argv = [proc.get("cmd", "")] + list(proc.get("args", []))
-        self.start_stream("application/connect+json")
+        self.start_stream(self.fault.get("content_type",
+                                         "application/connect+json"))
         try:
             p = sbx.spawn(argv, extra_env=proc.get("envs"),
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -701,6 +723,16 @@ class Handler(BaseHTTPRequestHandler):
                                      "message": str(e)}})
             return self.end_stream()
         self.frame(0, {"event": {"start": {"pid": p.pid}}})
+        if self.fault.get("end_error"):
+            # envd ending the stream with a Connect error (e.g. its own
+            # deadline_exceeded), the process killed.
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            sbx.forget(p)
+            p.stdout.close()
+            p.stderr.close()
+            self.frame(2, {"error": self.fault["end_error"]})
+            return self.end_stream()
         if self.fault.get("malformed"):
             self.frame(0, b'{"event": {"data"')
         streams = {p.stdout.fileno(): "stdout", p.stderr.fileno(): "stderr"}
@@ -714,7 +746,7 @@ class Handler(BaseHTTPRequestHandler):
             sbx.forget(p)
             p.stdout.close()
             p.stderr.close()
-        if self.fault.get("drop_mid_stream"):
+        if self.fault.get("drop_mid_stream") or sbx.dead.is_set():
             return self.drop()
         if self.fault.get("truncate"):
             return self.end_stream()  # no end event, no end-of-stream

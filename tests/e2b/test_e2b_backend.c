@@ -634,7 +634,7 @@ static void test_session_files(void **state)
 static void test_install(void **state)
 {
     (void)state;
-    runbox_context *ctx = open_ctx();
+    runbox_context *ctx = open_ctx_extra(TEST_KEY, api_url, "network=on");
     runbox_session *s = NULL;
     runbox_result r;
     runbox_result_init(&r);
@@ -793,7 +793,7 @@ static void test_connection_resets(void **state)
 static void test_broken_streams(void **state)
 {
     (void)state;
-    runbox_context *ctx = open_ctx();
+    runbox_context *ctx = open_ctx_extra(TEST_KEY, api_url, "network=on");
     fault("{\"path_prefix\": \"/execute\", \"malformed\": true}");
     expect_failure(ctx, RUNBOX_EPROTO, "a malformed line");
     fault("{\"path_prefix\": \"/execute\", \"truncate\": true}");
@@ -936,6 +936,220 @@ static void test_api_unreachable(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Lifetimes, deadlines, refusals before any sandbox                   */
+/* ------------------------------------------------------------------ */
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int last_create_timeout(void)
+{
+    cJSON *st = server_call("GET", "/_test/stats", NULL);
+    cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "last_create"),
+                                   "timeout");
+    int v = cJSON_IsNumber(t) ? t->valueint : -1;
+    cJSON_Delete(st);
+    return v;
+}
+
+/* A one-shot lives its run's timeout plus a minute, whatever the session
+ * setting e2b.sandbox_timeout says; a run without a limit gets an hour;
+ * a long timeout is asked for in full, not capped below the run. */
+static void test_oneshot_lifetime_follows_the_run(void **state)
+{
+    (void)state;
+    runbox_context *ctx =
+        open_ctx_extra(TEST_KEY, api_url, "e2b.sandbox_timeout=3");
+    runbox_result r;
+    assert_non_null(ctx);
+    assert_int_equal(run(ctx, "print(1)", 60, &r), RUNBOX_OK);
+    assert_int_equal(last_create_timeout(), 120);
+    runbox_result_clear(&r);
+    assert_int_equal(run(ctx, "print(1)", 5000, &r), RUNBOX_OK);
+    assert_int_equal(last_create_timeout(), 5060);
+    runbox_result_clear(&r);
+    finish(ctx);
+    ctx = open_ctx_extra(TEST_KEY, api_url, "timeout=0");
+    assert_non_null(ctx);
+    assert_int_equal(run(ctx, "print(1)", 0, &r), RUNBOX_OK);
+    assert_int_equal(last_create_timeout(), 3600);
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+/* With the session lifetime set to 2 s, a one-shot run of 3 s finishes:
+ * its sandbox lives as long as the run may. */
+static void test_oneshot_outlives_the_session_setting(void **state)
+{
+    (void)state;
+    runbox_context *ctx =
+        open_ctx_extra(TEST_KEY, api_url, "e2b.sandbox_timeout=2");
+    runbox_result r;
+    assert_non_null(ctx);
+    assert_int_equal(run(ctx, "import time\ntime.sleep(3)\nprint('finished')",
+                         20, &r),
+                     RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_string_equal(r.out.data, "finished\n");
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+/* E2B ends a sandbox at its lifetime whatever runs in it, and its edge
+ * drops the connection: the run must fail, never look complete. */
+static void test_expiry_mid_run_is_never_success(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    fault("{\"path_prefix\": \"/execute\", \"expire_in\": 1}");
+    assert_int_equal(run(ctx, "import time\nprint('started', flush=True)\n"
+                              "time.sleep(4)\nprint('finished')",
+                         30, &r),
+                     RUNBOX_EGONE);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_BACKEND_FAILURE);
+    assert_false(r.success);
+    assert_contains(r.message, "stopped while running the code");
+    assert_contains(r.message, "did not finish");
+    assert_true(!r.out.data || !strstr(r.out.data, "finished"));
+    runbox_result_clear(&r);
+
+    /* The same in a session, and for a process (install). */
+    runbox_context *net = open_ctx_extra(TEST_KEY, api_url, "network=on");
+    runbox_session *s = NULL;
+    assert_int_equal(runbox_session_open(&s, net), RUNBOX_OK);
+    fault("{\"path_prefix\": \"/process.Process/Start\", \"expire_in\": 0.5, "
+          "\"delay\": 0}");
+    runbox_result_init(&r);
+    /* pip is slow enough to outlive half a second. */
+    assert_int_equal(runbox_session_install(s, "runbox-e2b-probe==1.0", &r),
+                     RUNBOX_EGONE);
+    assert_contains(runbox_error_last(), "stopped while running a process");
+    runbox_result_clear(&r);
+    runbox_session_close(s);
+    runbox_context_free(net);
+    finish(ctx);
+}
+
+/* Creation counts against the run's deadline: a create that hangs ends
+ * the run at its timeout, and the message says a sandbox may exist. */
+static void test_create_bounded_by_the_deadline(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"method\": \"POST\", "
+          "\"delay\": 3}");
+    double t0 = now_s();
+    assert_int_equal(run(ctx, "print(1)", 1, &r), RUNBOX_OK);
+    double took = now_s() - t0;
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
+    assert_true(took >= 0.9 && took < 2.5);
+    assert_contains(r.message, "while the E2B sandbox was being created");
+    assert_contains(r.message, "expires 61 s after creation");
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+    /* The server creates it after its delay: with the lifetime the
+     * message named, so E2B would end it there. */
+    usleep(2500000);
+    assert_int_equal(last_create_timeout(), 61);
+    cJSON_Delete(server_call("POST", "/_test/reset", NULL));
+}
+
+/* A kill that hangs does not hold the caller: it is given a few seconds,
+ * then left to the sandbox's lifetime. */
+static void test_slow_kill_is_bounded(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    fault("{\"path_prefix\": \"/sandboxes/\", \"method\": \"DELETE\", "
+          "\"delay\": 70}");
+    double t0 = now_s();
+    assert_int_equal(run(ctx, "print(1)", 2, &r), RUNBOX_OK);
+    double took = now_s() - t0;
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_string_equal(r.out.data, "1\n");
+    assert_true(took < 8);
+    runbox_result_clear(&r);
+    runbox_context_free(ctx);
+    cJSON_Delete(server_call("POST", "/_test/reset", NULL));
+}
+
+/* Refused before any sandbox is created (nothing to leak, nothing paid). */
+static void test_refusals_create_nothing(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    runbox_result r;
+    runbox_exec_options o = {.code = "print(1)\0x", .code_len = 10};
+    reset_counters();
+    runbox_result_init(&r);
+    assert_int_equal(runbox_execute(ctx, &o, &r), RUNBOX_EINVAL);
+    assert_contains(runbox_error_last(), "NUL byte");
+    /* pip needs the network; a sandbox without it cannot install. */
+    assert_int_equal(runbox_install_package(ctx, "six", &r), RUNBOX_EDENIED);
+    assert_contains(runbox_error_last(), "set network = on");
+    assert_int_equal(requests(NULL), 0);
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+/* envd streams must be application/connect+json, as the SDK requires. */
+static void test_start_with_wrong_content_type(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx_extra(TEST_KEY, api_url, "network=on");
+    runbox_result r;
+    runbox_result_init(&r);
+    fault("{\"path_prefix\": \"/process.Process/Start\", "
+          "\"content_type\": \"application/json\"}");
+    assert_int_equal(runbox_install_package(ctx, "six", &r), RUNBOX_EPROTO);
+    assert_contains(runbox_error_last(), "Content-Type application/json");
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+/* envd's deadline_exceeded long before ours is not our timeout. */
+static void test_early_deadline_exceeded(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx_extra(TEST_KEY, api_url, "network=on");
+    runbox_result r;
+    runbox_result_init(&r);
+    fault("{\"path_prefix\": \"/process.Process/Start\", \"end_error\": "
+          "{\"code\": \"deadline_exceeded\", \"message\": \"too slow\"}}");
+    assert_int_equal(runbox_install_package(ctx, "six", &r), RUNBOX_EBACKEND);
+    assert_contains(runbox_error_last(), "deadline_exceeded after 0.");
+    assert_contains(runbox_error_last(), "before the run's deadline");
+    assert_null(strstr(runbox_error_last(), "timed out after"));
+    runbox_result_clear(&r);
+    finish(ctx);
+}
+
+/* A proxy's HTML error page is reduced to its text. */
+static void test_html_error_body(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"status\": 500, \"body\": "
+          "\"<html>\\r\\n<head><title>500 Internal Server Error</title>"
+          "</head>\\r\\n<body><center><h1>500 Internal Server Error</h1>"
+          "</center><hr><center>nginx</center></body></html>\"}");
+    expect_failure(ctx, RUNBOX_EBACKEND,
+                   "HTTP 500 while creating the sandbox: 500 Internal Server "
+                   "Error");
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"status\": 500, \"body\": "
+          "\"<html><body><p>upstream\\n  failed</p></body></html>\"}");
+    expect_failure(ctx, RUNBOX_EBACKEND, "sandbox: upstream failed");
+    finish(ctx);
+}
+
+/* ------------------------------------------------------------------ */
 /* Secrets                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -1035,6 +1249,15 @@ int main(void)
         FRESH(test_session_kept_alive),
         FRESH(test_request_timeout),
         FRESH(test_api_unreachable),
+        FRESH(test_oneshot_lifetime_follows_the_run),
+        FRESH(test_oneshot_outlives_the_session_setting),
+        FRESH(test_expiry_mid_run_is_never_success),
+        FRESH(test_create_bounded_by_the_deadline),
+        FRESH(test_slow_kill_is_bounded),
+        FRESH(test_refusals_create_nothing),
+        FRESH(test_start_with_wrong_content_type),
+        FRESH(test_early_deadline_exceeded),
+        FRESH(test_html_error_body),
         FRESH(test_key_not_in_sandbox_or_logs),
         cmocka_unit_test(test_no_sandbox_left),
     };

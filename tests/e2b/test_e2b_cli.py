@@ -105,6 +105,24 @@ class CliOnE2b(unittest.TestCase):
                          (3, "exit_nonzero", 3, None))
         self.assertEqual(runbox("run", "-b", "e2b", "raise SystemExit").returncode, 0)
 
+    def test_session_lifetime_does_not_end_a_oneshot(self):
+        # e2b.sandbox_timeout is a session setting: a one-shot lives its
+        # run's timeout plus a minute, so a 3 s run with a 2 s session
+        # lifetime finishes.
+        p = runbox("run", "-b", "e2b", "-t", "60",
+                   "import time\ntime.sleep(3)\nprint('finished')",
+                   env={"RUNBOX_E2B_SANDBOX_TIMEOUT": "2"})
+        self.assertEqual((p.returncode, p.stdout), (0, b"finished\n"), p.stderr)
+        self.assertEqual(SERVER.call("GET", "/_test/stats")["last_create"]["timeout"], 120)
+
+    def test_expiry_mid_run_is_a_failure(self):
+        SERVER.call("POST", "/_test/fault", {"path_prefix": "/execute", "expire_in": 1})
+        p = runbox("run", "-b", "e2b", "-t", "60",
+                   "import time\ntime.sleep(3)\nprint('finished')")
+        self.assertEqual(p.returncode, 125, p.stderr)
+        self.assertEqual(p.stdout, b"")
+        self.assertIn(b"stopped while running the code", p.stderr)
+
     def test_wrong_key_is_a_configuration_error(self):
         for extra in ([], ["--json"]):
             p = runbox("run", "-b", "e2b", *extra, "print(1)", key="e2b_wrong")
