@@ -375,6 +375,10 @@ int sp_box_spawn(sp_box *b, const sp_box_spawn_opts *o, int *pid, char *err,
     int e = errno;
     free(msg);
     if (sent != (ssize_t)len) {
+        if (e == EBADF || e == EINVAL) { /* the caller's descriptors */
+            sp_box_describe_errno(err, esize, "cannot pass the descriptors", e);
+            return -e;
+        }
         b->gone = 1;
         sp_box_describe_errno(err, esize, "cannot reach the sandbox's init", e);
         return -EPIPE;

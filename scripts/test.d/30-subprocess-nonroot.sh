@@ -24,6 +24,7 @@ cp "$build/cli/runbox" "$dst/build/cli/"
 cp -P "$build"/core/librunbox.so* "$dst/build/core/"
 find "$build/backends" -maxdepth 1 -type f -exec cp {} "$dst/build/backends/" \;
 cp "$build"/tests/subprocess/test_subprocess "$build"/tests/subprocess/test_sandbox_attacks \
+   "$build"/tests/subprocess/test_sandbox_api \
    "$dst/build/tests/subprocess/"
 cp "$src"/tests/subprocess/*.py "$dst/src/tests/subprocess/"
 cp "$src"/tests/compare/test_compare.py "$dst/src/tests/compare/"
@@ -49,6 +50,7 @@ step() {
 }
 step "$dst/build/tests/subprocess/test_sandbox_attacks"
 step "$dst/build/tests/subprocess/test_subprocess"
+step "$dst/build/tests/subprocess/test_sandbox_api"
 step python3 "$dst/src/tests/subprocess/test_cli_sandbox.py" json_forgery
 step python3 "$dst/src/tests/subprocess/test_cli_sandbox.py" mcp_killed
 step python3 "$dst/src/tests/compare/test_compare.py" subprocess_namespaces
