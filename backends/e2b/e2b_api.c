@@ -149,6 +149,7 @@ int e2b_api_create(e2b_sandbox *sb, double run_seconds, double deadline,
     cJSON_Delete(j);
     e2b_response_free(&resp);
     sb->created_at = host->now();
+    sb->envd_legacy_user = e2b_envd_before(sb->envd_version, 0, 4, 0);
     /* These go into host names, paths and headers: refuse anything that
      * could change their meaning. */
     if (!sb->id || !e2b_is_name(sb->id, "-_", 128) ||
@@ -175,6 +176,20 @@ int e2b_api_create(e2b_sandbox *sb, double run_seconds, double deadline,
               sb->st->template_id,
               lifetime > 0 ? lifetime : E2B_DEFAULT_LIFETIME);
     return RUNBOX_OK;
+}
+
+int e2b_envd_before(const char *version, int major, int minor, int patch)
+{
+    int v[3] = {0, 0, 0};
+    /* "0.3.0", maybe with a pre-release or build suffix; an unknown or
+     * missing version is taken as current. */
+    if (!version || sscanf(version, "%d.%d.%d", &v[0], &v[1], &v[2]) < 2)
+        return 0;
+    if (v[0] != major)
+        return v[0] < major;
+    if (v[1] != minor)
+        return v[1] < minor;
+    return v[2] < patch;
 }
 
 int e2b_sandbox_ready(e2b_sandbox *sb, const runbox_exec_request *req,

@@ -151,14 +151,23 @@ static int e2b_stream_feed(void *ud, const char *data, size_t len)
     return 0;
 }
 
-/* The request: one enveloped StartRequest. *len gets its size. */
+/* The request: one enveloped StartRequest. *len gets its size.
+ *
+ * Like the SDK's commands.run, the process is started by a login shell
+ * (/bin/bash -l -c), so that it sees the PATH and environment the
+ * template's profile sets up. Unlike a command line, argv stays argv: the
+ * shell only runs `exec "$0" "$@"`, and the quoted expansions hand every
+ * element over as one word, never parsed. */
 static char *e2b_start_body(const char *const *argv, size_t *len)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *proc = cJSON_AddObjectToObject(root, "process");
     cJSON *args = cJSON_AddArrayToObject(proc, "args");
-    cJSON_AddStringToObject(proc, "cmd", argv[0]);
-    for (size_t i = 1; argv[i]; i++)
+    cJSON_AddStringToObject(proc, "cmd", "/bin/bash");
+    cJSON_AddItemToArray(args, cJSON_CreateString("-l"));
+    cJSON_AddItemToArray(args, cJSON_CreateString("-c"));
+    cJSON_AddItemToArray(args, cJSON_CreateString("exec \"$0\" \"$@\""));
+    for (size_t i = 0; argv[i]; i++)
         cJSON_AddItemToArray(args, cJSON_CreateString(argv[i]));
     cJSON_AddFalseToObject(root, "stdin");
     char *json = cJSON_PrintUnformatted(root);
@@ -229,6 +238,8 @@ int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
     struct curl_slist *l = hdrs ? curl_slist_append(hdrs,
                                                     "Keepalive-Ping-Interval: 50")
                                 : NULL;
+    if (l && sb->envd_legacy_user)
+        l = curl_slist_append(hdrs, "Authorization: Basic dXNlcjo="); /* user: */
     if (l && deadline > 0) {
         /* envd stops the process itself when this passes, even if our
          * connection is gone. */

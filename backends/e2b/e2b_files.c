@@ -12,16 +12,18 @@
 
 #include "e2b_internal.h"
 
-/* "/files?path=<escaped>", malloc'ed. */
-static char *e2b_files_path(const char *path)
+/* "/files?path=<escaped>", malloc'ed; envd before 0.4.0 also needs the
+ * user named, as the SDK does. */
+static char *e2b_files_path(const e2b_sandbox *sb, const char *path)
 {
     char *esc = e2b_url_escape(path);
     if (!esc)
         return NULL;
-    size_t n = strlen(esc) + 16;
+    size_t n = strlen(esc) + 32;
     char *p = malloc(n);
     if (p)
-        snprintf(p, n, "/files?path=%s", esc);
+        snprintf(p, n, "/files?path=%s%s", esc,
+                 sb->envd_legacy_user ? "&username=user" : "");
     curl_free(esc);
     return p;
 }
@@ -33,7 +35,7 @@ static int e2b_files_call(e2b_sandbox *sb, e2b_request *req,
     int rc0 = e2b_api_keep_alive(sb, sb->st->request_timeout);
     if (rc0 != RUNBOX_OK)
         return rc0;
-    char *url_path = e2b_files_path(path);
+    char *url_path = e2b_files_path(sb, path);
     if (!url_path)
         return host->fail(sb->st->h, RUNBOX_ENOMEM,
                           "out of memory while %s", req->what);

@@ -52,7 +52,9 @@ typedef struct e2b_sandbox {
     char *traffic_token; /* trafficAccessToken, may be NULL */
     char *domain;        /* the sandbox's domain, or a copy of the config's */
     char *envd_version;  /* envdVersion, may be NULL */
-    int envd_legacy_user; /* envd older than 0.4.0: name the user */
+    int envd_legacy_user; /* envd older than 0.4.0 has no default user:
+                             name "user" as the SDK does (Authorization
+                             on RPC, username= on /files) */
     int network_off;     /* created with allow_internet_access false */
     int session;         /* kept across runs: its lifetime is extended */
     double expires_at;   /* host->now() by which E2B will kill it */
@@ -167,6 +169,9 @@ int e2b_api_create(e2b_sandbox *sb, double run_seconds, double deadline,
  * set. */
 int e2b_sandbox_ready(e2b_sandbox *sb, const runbox_exec_request *req,
                       runbox_exec_outcome *out, int *stop);
+/* Is the semver version (envdVersion) older than major.minor.patch? 0 for
+ * NULL or unparseable. */
+int e2b_envd_before(const char *version, int major, int minor, int patch);
 /* Kills the sandbox (if created), bounded by a few seconds: a kill that
  * hangs must not hold the caller, and E2B ends the sandbox at its
  * lifetime anyway. Never fails visibly; logs a warning. */

@@ -11,7 +11,8 @@ home. It is a test double, not a sandbox: the code is NOT isolated.
 Test-only endpoints (on both ports, no auth):
   GET  /_test/stats  -> {"live_sandboxes", "requests": {"METHOD /route": n},
                          "server_seconds": total handling time, "created": n,
-                         "last_create": body of the last POST /v2/sandboxes}
+                         "last_create": body of the last POST /v2/sandboxes,
+                         "last_start": the last process.Process/Start request}
   POST /_test/reset  -> clears counters and faults, kills every sandbox
                         (only the counters and faults with
                         {"counters_only": true})
@@ -19,6 +20,7 @@ Test-only endpoints (on both ports, no auth):
                       "retry_after"?, "delay"?, "reset"?, "malformed"?,
                       "truncate"?, "drop_mid_stream"?, "null_error_name"?,
                       "expire_in"?, "content_type"?, "end_error"?,
+                      "envd_version"?,
                       "count"? (default 1)}
       reset: drop the connection (TCP RST) instead of answering;
       malformed: a broken line/frame in an /execute or Start stream;
@@ -29,7 +31,10 @@ Test-only endpoints (on both ports, no auth):
       seconds later, as E2B ends a sandbox at its lifetime;
       content_type: a Start stream answered with this Content-Type;
       end_error: a Start stream ended at once with this Connect error
-      ({"code", "message"}) in its end-of-stream message.
+      ({"code", "message"}) in its end-of-stream message;
+      envd_version: (on POST /v2/sandboxes) the sandbox reports this
+      envdVersion; below 0.4.0 its envd, like the real one, has no
+      default user and refuses calls that do not name one.
 A sandbox that expires or is killed while a stream runs has that
 connection dropped, as E2B's edge does when the VM goes away; later
 requests to it are answered 502.
@@ -122,8 +127,13 @@ class Sandbox:
         self.exec_count = 0
         self.procs = set()
         self.dead = threading.Event()  # killed or expired
+        self.envd_version = ENVD_VERSION
         self.contexts = {}
         self.lock = threading.Lock()
+
+    def legacy_envd(self):
+        """envd before 0.4.0 had no default user: every call names one."""
+        return tuple(int(x) for x in self.envd_version.split(".")[:3]) < (0, 4, 0)
 
     def path(self, p):
         """Maps a sandbox path into this sandbox's root (relative = home)."""
@@ -180,7 +190,7 @@ class Sandbox:
 
     def info(self):
         return {"sandboxID": self.id, "templateID": self.template,
-                "clientID": "runbox-test", "envdVersion": ENVD_VERSION,
+                "clientID": "runbox-test", "envdVersion": self.envd_version,
                 "envdAccessToken": self.token, "trafficAccessToken": None,
                 "domain": None}
 
@@ -209,6 +219,7 @@ class State:
         self.server_seconds = 0.0
         self.created = 0
         self.last_create = None
+        self.last_start = None
 
     def count(self, route):
         """Counted on arrival: a client that has its answer must already
@@ -413,7 +424,8 @@ class Handler(BaseHTTPRequestHandler):
                        "requests": dict(STATE.requests),
                        "server_seconds": STATE.server_seconds,
                        "created": STATE.created,
-                       "last_create": STATE.last_create}
+                       "last_create": STATE.last_create,
+                       "last_start": STATE.last_start}
             return self.send(200, out)
         if path == "/_test/reset":
             if not self.json_body().get("counters_only"):
@@ -443,6 +455,8 @@ class Handler(BaseHTTPRequestHandler):
                           int(req.get("timeout") or 300),
                           req.get("metadata") or {}, req.get("envVars") or {},
                           req.get("allow_internet_access", True))
+            if self.fault.get("envd_version"):
+                sbx.envd_version = self.fault["envd_version"]
             with STATE.lock:
                 STATE.sandboxes[sbx.id] = sbx
                 STATE.created += 1
@@ -646,6 +660,9 @@ class Handler(BaseHTTPRequestHandler):
     def files(self, sbx):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         path = q.get("path", [""])[0]
+        if sbx.legacy_envd() and q.get("username", [""])[0] != "user":
+            return self.error(400, "envd %s needs the user named "
+                              "(username=user)" % sbx.envd_version)
         if self.command == "GET":
             try:
                 full = sbx.path(path)
@@ -710,6 +727,14 @@ class Handler(BaseHTTPRequestHandler):
                                    "message": "no envelope"})
         _, n = struct.unpack(">BI", raw[:5])
         req = json.loads(raw[5:5 + n])
+        with STATE.lock:
+            STATE.last_start = req
+        if sbx.legacy_envd() and \
+                self.headers.get("Authorization") != "Basic dXNlcjo=":
+            # Before the stream starts: an HTTP status, as connect-go does.
+            return self.send(401, {"code": "unauthenticated",
+                                   "message": "envd %s needs the user named"
+                                   % sbx.envd_version})
         proc = req.get("process", {})
         argv = [proc.get("cmd", "")] + list(proc.get("args", []))
         self.start_stream(self.fault.get("content_type",

@@ -1149,6 +1149,64 @@ static void test_html_error_body(void **state)
     finish(ctx);
 }
 
+/* What the SDK does, checked in its sources: processes start through a
+ * login shell (/bin/bash -l -c), and an envd older than 0.4.0 (no default
+ * user) gets the user named on every call. argv is never parsed by the
+ * shell: a spec full of shell syntax reaches pip as one argument. */
+static void test_processes_like_the_sdk(void **state)
+{
+    (void)state;
+    static const char *const versions[] = {"0.5.7", "0.3.0"};
+    for (size_t v = 0; v < 2; v++) {
+        runbox_context *ctx =
+            open_ctx_extra(TEST_KEY, api_url, "network=on");
+        runbox_session *s = NULL;
+        runbox_result r;
+        void *data = NULL;
+        size_t len = 0;
+        char f[128];
+        snprintf(f, sizeof f, "{\"path_prefix\": \"/v2/sandboxes\", "
+                              "\"method\": \"POST\", \"envd_version\": \"%s\"}",
+                 versions[v]);
+        fault(f);
+        assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+        assert_int_equal(runbox_session_write_file(s, "a.txt", "hi", 2),
+                         RUNBOX_OK);
+        assert_int_equal(runbox_session_read_file(s, "a.txt", &data, &len),
+                         RUNBOX_OK);
+        assert_int_equal(len, 2);
+        free(data);
+        runbox_result_init(&r);
+        assert_int_equal(runbox_session_install(s, "runbox-e2b-probe==1.0",
+                                                &r),
+                         RUNBOX_OK);
+        assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+        runbox_result_clear(&r);
+        /* Shell syntax in the spec stays data (pip rejects the name). */
+        assert_int_equal(runbox_session_install(s, "x;touch pwned", &r),
+                         RUNBOX_EDENIED);
+        cJSON *st = server_call("GET", "/_test/stats", NULL);
+        cJSON *proc = cJSON_GetObjectItem(cJSON_GetObjectItem(st,
+                                                              "last_start"),
+                                          "process");
+        assert_string_equal(cJSON_GetObjectItem(proc, "cmd")->valuestring,
+                            "/bin/bash");
+        cJSON *args = cJSON_GetObjectItem(proc, "args");
+        assert_string_equal(cJSON_GetArrayItem(args, 0)->valuestring, "-l");
+        assert_string_equal(cJSON_GetArrayItem(args, 1)->valuestring, "-c");
+        assert_string_equal(cJSON_GetArrayItem(args, 2)->valuestring,
+                            "exec \"$0\" \"$@\"");
+        assert_string_equal(cJSON_GetArrayItem(args, 3)->valuestring,
+                            "python3");
+        int n = cJSON_GetArraySize(args);
+        assert_string_equal(cJSON_GetArrayItem(args, n - 1)->valuestring,
+                            "runbox-e2b-probe==1.0");
+        cJSON_Delete(st);
+        runbox_session_close(s);
+        finish(ctx);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Secrets                                                             */
 /* ------------------------------------------------------------------ */
@@ -1258,6 +1316,7 @@ int main(void)
         FRESH(test_start_with_wrong_content_type),
         FRESH(test_early_deadline_exceeded),
         FRESH(test_html_error_body),
+        FRESH(test_processes_like_the_sdk),
         FRESH(test_key_not_in_sandbox_or_logs),
         cmocka_unit_test(test_no_sandbox_left),
     };
