@@ -46,7 +46,19 @@ typedef struct sp_sandbox {
     char dir[4096];        /* the work directory (as the code sees it) */
     runbox_limits limits;
     const char *const *env; /* extra "NAME=value" from the core, or NULL */
+    /* A pooled sandbox (prestart): its interpreter already runs and waits
+     * for the code on pre_code (fd 3 inside), see subprocess_prestart.c. */
+    int prestarted;
+    int pre_code;
+    struct sp_box_proc *pre;
 } sp_sandbox;
+
+/* A process started in a box, until sp_box_finish. */
+typedef struct sp_box_proc {
+    int pid;          /* inside the box */
+    int out_fd, err_fd; /* read ends of its stdout and stderr */
+    long oom_before;  /* the cgroup's OOM kills before it started */
+} sp_box_proc;
 
 /* Where a child's output goes while it runs. */
 typedef void (*sp_sink_fn)(void *ud, int stream, const char *data, size_t len);
@@ -68,8 +80,21 @@ typedef struct sp_spawn {
  * descendant) to end. Fills verdict, exit code, signal, cpu time, applied
  * limits and isolation of *out. Returns RUNBOX_OK when it ran. */
 int sp_spawn_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out);
-/* The same in a sandbox.h box (subprocess_boxrun.c). */
+/* The same in a sandbox.h box (subprocess_boxrun.c), also in two steps:
+ * start with code_fd as fd 3 (-1: sp->code as a memfd), then finish. */
 int sp_box_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out);
+int sp_box_start(sp_sandbox *s, const sp_spawn *sp, int code_fd, sp_box_proc *p);
+int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
+                  runbox_exec_outcome *out);
+
+/* Pools (subprocess_prestart.c): starts the interpreter of a one-shot
+ * box sandbox ahead, runs code in it, tells whether it still waits, and
+ * releases it. */
+int sp_prestart(sp_sandbox *s);
+int sp_prestart_exec(sp_sandbox *s, const runbox_exec_request *req,
+                     sp_sink_fn sink, void *sink_ud, runbox_exec_outcome *out);
+int sp_prestart_check(sp_sandbox *s);
+void sp_prestart_drop(sp_sandbox *s);
 
 /* Shared by both: the code as a sealed memfd, the code's environment
  * (NULL-terminated, free with sp_free_env), pipes kept clear of 0-3,

@@ -268,6 +268,17 @@ static int sp_sandbox_create(void **out, void *state, const runbox_sandbox_opts 
                              "subprocess backend: %s", err);
     }
     snprintf(s->dir, sizeof s->dir, "%s", SBX_WORKDIR);
+    s->pre_code = -1;
+    /* For a pool: the interpreter starts now and waits for the code. */
+    if (o->oneshot && o->struct_size >= offsetof(runbox_sandbox_opts, prestart) +
+                                            sizeof o->prestart && o->prestart) {
+        int rc = sp_prestart(s);
+        if (rc) {
+            sp_box_destroy(s->box);
+            free(s);
+            return rc;
+        }
+    }
     *out = s;
     return RUNBOX_OK;
 }
@@ -278,6 +289,7 @@ static void sp_sandbox_destroy(void *sandbox)
     if (!s)
         return;
     if (s->box) {
+        sp_prestart_drop(s);
         sp_box_destroy(s->box);
         free(s);
         return;
@@ -314,9 +326,17 @@ static int sp_exec(void *sandbox, const runbox_exec_request *req,
     argv[n++] = "/proc/self/fd/3"; /* the sealed memfd holding the code */
     argv[n] = NULL;
     sp_emit_ctx ec = {s->b->host, req->io};
+    if (s->prestarted && !strcmp(req->language, "python"))
+        return sp_prestart_exec(s, req, sp_to_host, &ec, out);
     sp_spawn sp = {argv, req->code, req->code_len, req->limits.network, 0,
                    &req->limits, req->deadline, sp_to_host, &ec, req->io};
     return sp_spawn_run(s, &sp, out);
+}
+
+static int sp_sandbox_check(void *sandbox)
+{
+    sp_sandbox *s = sandbox;
+    return s->box ? sp_prestart_check(s) : RUNBOX_OK;
 }
 
 /* pip runs with an argument list (never a shell) into the sandbox's own
@@ -578,6 +598,7 @@ static const runbox_backend sp_vtable = {
     .environment = sp_environment,
     .file_write = sp_file_write,
     .file_read = sp_file_read,
+    .sandbox_check = sp_sandbox_check,
 };
 
 RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,

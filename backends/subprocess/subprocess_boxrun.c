@@ -41,18 +41,28 @@ static void sp_box_describe(char *buf, size_t size, const sp_box *box, int netwo
                                 : "no cgroup: memory per process");
 }
 
-int sp_box_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
+/* Starts sp's process in the box with code_fd (or, when -1, a memfd of
+ * sp->code) as its fd 3. On success p holds it and the read ends of its
+ * output pipes, for sp_box_finish. */
+int sp_box_start(sp_sandbox *s, const sp_spawn *sp, int code_fd, sp_box_proc *p)
 {
     const runbox_host *host = s->b->host;
     const runbox_limits *l = sp->limits;
     int out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
-    int code_fd = -1, devnull = -1, rc = RUNBOX_OK;
+    int own_code = -1, devnull = -1, rc = RUNBOX_OK;
+    p->pid = 0;
+    p->out_fd = p->err_fd = -1;
     char **envp = sp_build_env(s);
     if (!envp)
         return host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
+    if (code_fd < 0 && sp->code &&
+        (code_fd = own_code = sp_code_fd(sp->code, sp->code_len)) < 0) {
+        rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot set up the child's "
+                        "pipes: %s", strerror(errno));
+        goto done;
+    }
     if (sp_pipe_above_3(out_p) || sp_pipe_above_3(err_p) ||
-        (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
-        (sp->code && (code_fd = sp_code_fd(sp->code, sp->code_len)) < 0)) {
+        (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot set up the child's "
                         "pipes: %s", strerror(errno));
         goto done;
@@ -68,10 +78,9 @@ int sp_box_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
          * address-space limit at least bounds each process. */
         .as_bytes = cg ? 0 : l->memory_bytes, .nproc = l->processes,
         .fsize_bytes = l->file_bytes, .nofile = l->open_files};
-    long oom_before = sp_box_oom_kills(s->box);
+    p->oom_before = sp_box_oom_kills(s->box);
     char err[600];
-    int pid = 0;
-    int e = sp_box_spawn(s->box, &o, &pid, err, sizeof err);
+    int e = sp_box_spawn(s->box, &o, &p->pid, err, sizeof err);
     close(out_p[1]);
     close(err_p[1]);
     out_p[1] = err_p[1] = -1;
@@ -79,6 +88,33 @@ int sp_box_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
         rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "subprocess backend: %s", err);
         goto done;
     }
+    p->out_fd = out_p[0];
+    p->err_fd = err_p[0];
+    out_p[0] = err_p[0] = -1;
+done:
+    sp_close_pair(out_p);
+    sp_close_pair(err_p);
+    if (own_code >= 0)
+        close(own_code);
+    if (devnull >= 0)
+        close(devnull);
+    sp_free_env(envp);
+    return rc;
+}
+
+/* Relays the output of the process sp_box_start started until it and
+ * everything it started have ended (or the deadline or a cancel ended
+ * them), then judges how it ended. Closes p's descriptors. */
+int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
+                  runbox_exec_outcome *out)
+{
+    const runbox_host *host = s->b->host;
+    const runbox_limits *l = sp->limits;
+    int out_p[2] = {p->out_fd, -1}, err_p[2] = {p->err_fd, -1};
+    int pid = p->pid, rc = RUNBOX_OK;
+    int cg = sp_box_cgroup(s->box);
+    long oom_before = p->oom_before;
+    p->out_fd = p->err_fd = -1;
 
     sp_watch w = {sp->sink, sp->sink_ud, 0};
     int wstatus = 0, ended = 0, out_open = 1, err_open = 1;
@@ -174,10 +210,12 @@ int sp_box_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
 done:
     sp_close_pair(out_p);
     sp_close_pair(err_p);
-    if (code_fd >= 0)
-        close(code_fd);
-    if (devnull >= 0)
-        close(devnull);
-    sp_free_env(envp);
     return rc;
+}
+
+int sp_box_run(sp_sandbox *s, const sp_spawn *sp, runbox_exec_outcome *out)
+{
+    sp_box_proc p;
+    int rc = sp_box_start(s, sp, -1, &p);
+    return rc ? rc : sp_box_finish(s, sp, &p, out);
 }

@@ -1,6 +1,6 @@
 """`runbox repl` driven for real through a pseudo-terminal, as a person
 types: values printed, multi-line input, :reset, :quit, Ctrl-C during a
-run, end of input, and SIGTERM leaving nothing running."""
+run, end of input, and SIGTERM/SIGKILL leaving nothing running."""
 import http.client
 import json
 import os
@@ -191,6 +191,13 @@ class ReplSubprocess(unittest.TestCase):
         os.kill(r.pid, signal.SIGTERM)
         self.assertEqual(r.wait(), 130)
         self.gone_within(marker, 5)
+
+    def test_sigkill_leaves_nothing_past_the_timeout(self):
+        r = self.repl("-t", "3")
+        marker = self.start_sleeper(r)
+        os.kill(r.pid, signal.SIGKILL)
+        os.waitpid(r.pid, 0)
+        self.gone_within(marker, 3 + 10)
 
 
 class ReplE2b(unittest.TestCase):

@@ -1,4 +1,4 @@
-"""Warm pools on docker and e2b, driven through tests/pool/pool_driver.c:
+"""Warm pools on every backend, driven through tests/pool/pool_driver.c:
 a pool never hands out a used sandbox, refills, replaces expired and dead
 sandboxes, and leaves nothing behind after close, SIGTERM and SIGKILL.
 
@@ -95,6 +95,50 @@ class Driver:
                 f.close()
             except OSError:
                 pass
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def descendants(pid):
+    """(pid, start time) of every process under pid."""
+    parent, start = {}, {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(p)] = int(fields[1])
+        start[int(p)] = fields[19]
+    out, todo = set(), [pid]
+    while todo:
+        cur = todo.pop()
+        for child, par in parent.items():
+            if par == cur:
+                out.add((child, start[child]))
+                todo.append(child)
+    return out
+
+
+def alive(procs):
+    left = set()
+    for pid, start in procs:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[19] == start and fields[0] != "Z":
+                left.add(pid)
+        except OSError:
+            pass
+    return left
 
 
 class PoolCases:
@@ -203,6 +247,29 @@ class PoolCases:
             time.sleep(0.5)
             left = self.leftovers(d, seen)
         self.assertEqual(left, set())
+
+
+class SubprocessPool(PoolCases, unittest.TestCase):
+    backend = "subprocess"
+
+    def before_exit(self, d):
+        seen = descendants(d.pid)
+        self.assertTrue(seen, "the pool's sandboxes are not under runbox")
+        return seen
+
+    def leftovers(self, d, seen):
+        deadline = time.monotonic() + 5  # the kernel's death signal
+        left = alive(seen)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = alive(seen)
+        return left
+
+    def kill_one_pooled(self, d):
+        stubs = [pid for pid, _ in descendants(d.pid)
+                 if b"_runbox_stub" in cmdline(pid)]
+        self.assertEqual(len(stubs), 1, "one waiting interpreter expected")
+        os.kill(stubs[0], signal.SIGKILL)
 
 
 class DockerSocket(http.client.HTTPConnection):
