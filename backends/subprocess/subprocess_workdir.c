@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,31 +36,63 @@ int sp_workdir_create(sp_backend *b, char *dir, size_t size)
     return RUNBOX_OK;
 }
 
-static void sp_remove_children(int dfd, int depth)
+/* Removes every entry of the directory open as cur that is not a
+ * non-empty directory. Returns 1 and the name of the first directory that
+ * still has contents in sub (to descend into), 0 when cur is now empty. */
+static int sp_clear_level(int cur, char *sub, size_t size)
 {
-    DIR *d = fdopendir(dfd);
+    int fd = dup(cur);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
-        close(dfd);
-        return;
+        if (fd >= 0)
+            close(fd);
+        return 0;
     }
+    int found = 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while (!found && (de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+        if (unlinkat(cur, de->d_name, 0) == 0 ||
+            (errno != EISDIR && errno != EPERM))
             continue;
-        if (errno != EISDIR && errno != EPERM)
+        fchmodat(cur, de->d_name, 0700, AT_SYMLINK_NOFOLLOW);
+        if (unlinkat(cur, de->d_name, AT_REMOVEDIR) == 0 || errno != ENOTEMPTY)
             continue;
-        if (depth > 256) /* absurd nesting: stop rather than exhaust fds */
-            continue;
-        fchmodat(dirfd(d), de->d_name, 0700, AT_SYMLINK_NOFOLLOW);
-        int sub = openat(dirfd(d), de->d_name,
-                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub >= 0)
-            sp_remove_children(sub, depth + 1);
-        unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        snprintf(sub, size, "%s", de->d_name);
+        found = 1;
     }
     closedir(d);
+    return found;
+}
+
+/* Depth-first without recursion and with one directory descriptor at a
+ * time: the code may nest directories thousands deep (past PATH_MAX and
+ * any fd limit). Going up is openat(".."), safe because the code's
+ * processes are gone and depth never goes above the work directory. */
+static void sp_remove_children(int root)
+{
+    int cur = dup(root);
+    long depth = 0;
+    char sub[NAME_MAX + 1];
+    while (cur >= 0) {
+        int next;
+        if (sp_clear_level(cur, sub, sizeof sub)) {
+            next = openat(cur, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (next < 0) { /* cannot enter: give up rather than spin */
+                close(cur);
+                return;
+            }
+            depth++;
+        } else if (depth > 0) {
+            next = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            depth--;
+        } else {
+            next = -1;
+        }
+        close(cur);
+        cur = next;
+    }
 }
 
 int sp_workdir_remove(const char *dir)
@@ -68,6 +101,7 @@ int sp_workdir_remove(const char *dir)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? RUNBOX_OK : RUNBOX_EIO;
-    sp_remove_children(fd, 0);
+    sp_remove_children(fd);
+    close(fd);
     return rmdir(dir) == 0 || errno == ENOENT ? RUNBOX_OK : RUNBOX_EIO;
 }
