@@ -21,6 +21,10 @@ struct runbox_context {
 struct runbox_session {
     runbox_context *ctx;
     void *sandbox;
+    /* Serializes calls: backend.h promises a backend that calls on one
+     * sandbox never overlap, and a resident interpreter runs one thing at
+     * a time. */
+    pthread_mutex_t lock;
 };
 
 static void rb_free_env(char **env)
@@ -297,6 +301,9 @@ static int rb_run(runbox_context *c, runbox_pool *pool, void *sandbox,
     if (pooled) /* destroyed in the background: off the caller's clock */
         rb_pool_dispose(pool, pooled);
     r->wall_seconds = rb_now() - t0;
+    /* Also after a failure: a backend that had to restart its interpreter
+     * says so. */
+    r->state_epoch = oc.state_epoch;
     if (rc) {
         r->verdict = rc == RUNBOX_ECANCELED ? RUNBOX_VERDICT_CANCELED
                                             : RUNBOX_VERDICT_BACKEND_FAILURE;
@@ -310,6 +317,7 @@ static int rb_run(runbox_context *c, runbox_pool *pool, void *sandbox,
     r->cpu_seconds = oc.cpu_seconds;
     r->limits_applied = oc.limits_applied;
     r->execution_count = oc.execution_count;
+    r->state_epoch = oc.state_epoch;
     snprintf(r->isolation, sizeof r->isolation, "%s", oc.isolation);
     snprintf(r->message, sizeof r->message, "%s", oc.message);
     if (!spec && !io.exception_set && r->verdict == RUNBOX_VERDICT_EXIT_NONZERO &&
@@ -446,7 +454,9 @@ RUNBOX_API int runbox_session_open(runbox_session **s, runbox_context *c)
     if (!x)
         return rb_fail(RUNBOX_ENOMEM, "out of memory");
     x->ctx = c;
+    pthread_mutex_init(&x->lock, NULL);
     if ((rc = rb_sandbox_new(c, &x->sandbox, 0))) {
+        pthread_mutex_destroy(&x->lock);
         free(x);
         return rc;
     }
@@ -459,6 +469,7 @@ RUNBOX_API void runbox_session_close(runbox_session *s)
     if (!s)
         return;
     s->ctx->b->vt.sandbox_destroy(s->sandbox);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -468,7 +479,10 @@ RUNBOX_API int runbox_session_execute(runbox_session *s,
 {
     if (!s || !opt || !r)
         return rb_fail(RUNBOX_EINVAL, "runbox_session_execute: NULL argument");
-    return rb_run(s->ctx, NULL, s->sandbox, opt, NULL, r);
+    pthread_mutex_lock(&s->lock);
+    int rc = rb_run(s->ctx, NULL, s->sandbox, opt, NULL, r);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 RUNBOX_API int runbox_session_install(runbox_session *s, const char *spec,
@@ -483,14 +497,20 @@ RUNBOX_API int runbox_session_install_opt(runbox_session *s, const char *spec,
 {
     if (!s || !r)
         return rb_fail(RUNBOX_EINVAL, "runbox_session_install: NULL argument");
-    return rb_install(s->ctx, s->sandbox, spec, opt, r);
+    pthread_mutex_lock(&s->lock);
+    int rc = rb_install(s->ctx, s->sandbox, spec, opt, r);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 RUNBOX_API int runbox_session_environment(runbox_session *s, char **json)
 {
     if (!s || !json)
         return rb_fail(RUNBOX_EINVAL, "runbox_session_environment: NULL argument");
-    return rb_environment(s->ctx, s->sandbox, json);
+    pthread_mutex_lock(&s->lock);
+    int rc = rb_environment(s->ctx, s->sandbox, json);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 RUNBOX_API int runbox_session_write_file(runbox_session *s, const char *path,
@@ -502,7 +522,9 @@ RUNBOX_API int runbox_session_write_file(runbox_session *s, const char *path,
     if (rc)
         return rc;
     rb_error_clear();
+    pthread_mutex_lock(&s->lock);
     rc = s->ctx->b->vt.file_write(s->sandbox, path, data ? data : "", len);
+    pthread_mutex_unlock(&s->lock);
     if (rc && !runbox_error_last()[0])
         rb_fail(rc, "cannot write %s in the sandbox: %s", path, runbox_strerror(rc));
     return rc;
@@ -519,7 +541,9 @@ RUNBOX_API int runbox_session_read_file(runbox_session *s, const char *path,
     rb_error_clear();
     void *raw = NULL;
     size_t n = 0;
+    pthread_mutex_lock(&s->lock);
     rc = s->ctx->b->vt.file_read(s->sandbox, path, &raw, &n);
+    pthread_mutex_unlock(&s->lock);
     if (rc) {
         if (!runbox_error_last()[0])
             rb_fail(rc, "cannot read %s in the sandbox: %s", path,

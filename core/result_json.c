@@ -100,6 +100,7 @@ RUNBOX_API int runbox_result_to_json(char **json, const runbox_result *r)
         cJSON_AddItemToArray(rich, item);
     }
     cJSON_AddNumberToObject(o, "execution_count", r->execution_count);
+    cJSON_AddNumberToObject(o, "state_epoch", (double)r->state_epoch);
     cJSON_AddNumberToObject(o, "wall_time", r->wall_seconds);
     cJSON_AddNumberToObject(o, "cpu_time", r->cpu_seconds);
     cJSON_AddStringToObject(o, "backend", r->backend);
@@ -222,6 +223,7 @@ RUNBOX_API int runbox_result_from_json(runbox_result *r, const char *json)
         free(data);
     }
     r->execution_count = (int)rb_jnum_in(o, "execution_count", 0, RB_INT_RANGE, &bad);
+    r->state_epoch = (uint64_t)rb_jnum_in(o, "state_epoch", 0, RB_U64_RANGE, &bad);
     r->wall_seconds = rb_jnum(o, "wall_time", 0);
     r->cpu_seconds = rb_jnum(o, "cpu_time", -1);
     const char *s = rb_jstr(o, "backend");

@@ -109,6 +109,7 @@ static const runbox_backend docker_backend = {
     .capabilities = RUNBOX_CAP_SESSIONS | RUNBOX_CAP_FILES |
                     RUNBOX_CAP_STREAMING | RUNBOX_CAP_NETWORK_CONTROL |
                     RUNBOX_CAP_INSTALL | RUNBOX_CAP_ENVIRONMENT |
+                    RUNBOX_CAP_INTERPRETER | RUNBOX_CAP_RICH_RESULTS |
                     RUNBOX_CAP_LIMIT_CPU | RUNBOX_CAP_LIMIT_MEMORY |
                     RUNBOX_CAP_LIMIT_PROCESSES | RUNBOX_CAP_LIMIT_FILE_SIZE |
                     RUNBOX_CAP_LIMIT_OPEN_FILES,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "docker_container.h"
+#include "interp.h"
 
 /* The keeper: pid 1 of a session container. It reaps the orphans that
  * executions leave (a pid limit would fill with zombies otherwise), and on
@@ -150,9 +151,11 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     cJSON_AddStringToObject(labels, DOCKER_LABEL_HOST, o->hostname);
     cJSON_AddItemToObject(spec, "Labels", labels);
     cJSON_AddBoolToObject(spec, "Tty", 0);
-    if (kind == DOCKER_RUN_CODE) {
+    if (kind != DOCKER_KEEPER) {
         static const char *const cmd[] = {"python3", "-", NULL};
-        cJSON_AddItemToObject(spec, "Cmd", docker_string_array(cmd));
+        const char *driver[] = {"python3", "-I", "-c", interp_driver_source, NULL};
+        cJSON_AddItemToObject(spec, "Cmd", docker_string_array(
+                                  kind == DOCKER_RUN_CODE ? cmd : driver));
         /* stdin stays open until our half-close, then closes for good. */
         cJSON_AddBoolToObject(spec, "OpenStdin", 1);
         cJSON_AddBoolToObject(spec, "StdinOnce", 1);
@@ -191,7 +194,7 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%llu",
              (unsigned long long)cfg->tmpfs_bytes);
     cJSON_AddStringToObject(tmpfs, "/tmp", opts);
-    if (kind == DOCKER_RUN_CODE) {
+    if (kind != DOCKER_KEEPER) {
         snprintf(opts, sizeof(opts), "rw,nosuid,nodev,exec,size=%llu,mode=0755",
                  (unsigned long long)cfg->tmpfs_bytes);
         /* uid/gid so that the non-root user owns its work directory. */
@@ -228,7 +231,7 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     }
     if (cfg->cpus > 0)
         cJSON_AddNumberToObject(hc, "NanoCpus", (double)(int64_t)(cfg->cpus * 1e9));
-    if (limits->cpu_seconds > 0 && kind == DOCKER_RUN_CODE) {
+    if (limits->cpu_seconds > 0 && kind != DOCKER_KEEPER) {
         /* SIGXCPU at the soft limit, SIGKILL one second later. */
         applied->cpu_seconds = (uint64_t)limits->cpu_seconds +
                                (limits->cpu_seconds > (uint64_t)limits->cpu_seconds);

@@ -24,7 +24,8 @@ void docker_owner_self(docker_owner *o);
 /* What a container is made for. */
 typedef enum docker_container_kind {
     DOCKER_RUN_CODE, /* runs `python3 -` with the code on stdin, once */
-    DOCKER_KEEPER    /* stays up for execs: sessions, install, files */
+    DOCKER_KEEPER,   /* stays up for execs: sessions, install, files */
+    DOCKER_RUN_DRIVER /* runs the resident interpreter for one call */
 } docker_container_kind;
 
 /* The limits and settings actually put on a container. */

@@ -13,27 +13,6 @@
 
 #include "docker_sandbox.h"
 
-/* How a piece of work in a container ended. */
-typedef struct docker_ending {
-    docker_stop_reason stopped;
-    int status; /* exit status as Docker reports it (128+N: signal N) */
-    int oom;
-    docker_applied applied;
-} docker_ending;
-
-/* Runs in a session before the code when per-run ulimits are asked for
- * (an exec cannot carry its own ulimits): sets them, then becomes
- * `python3 -` reading the code from stdin. Its arguments are numbers. */
-static const char docker_rlimit_py[] =
-    "import os, resource, sys\n"
-    "for name, v in zip(('RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE'), "
-    "sys.argv[1:]):\n"
-    "    v = int(v)\n"
-    "    if v > 0:\n"
-    "        resource.setrlimit(getattr(resource, name), "
-    "(v, v + (name == 'RLIMIT_CPU')))\n"
-    "os.execvp('python3', ['python3', '-'])\n";
-
 /* Reported by environment; parsed as data on our side. */
 static const char docker_environment_py[] =
     "import json, os, platform, sys\n"
@@ -68,9 +47,6 @@ static void docker_end(docker_sandbox *sb)
     sb->conn.should_abort = NULL;
 }
 
-static int docker_run_start(docker_sandbox *sb, const runbox_limits *limits,
-                            docker_hijack *hj, docker_applied *applied);
-
 int docker_sandbox_create(void **sandbox, void *state,
                           const runbox_sandbox_opts *opts)
 {
@@ -94,7 +70,8 @@ int docker_sandbox_create(void **sandbox, void *state,
     if (rc == RUNBOX_OK && sb->oneshot &&
         opts->struct_size >= offsetof(runbox_sandbox_opts, prestart) +
                                  sizeof opts->prestart && opts->prestart) {
-        rc = docker_run_start(sb, &sb->limits, &sb->pre_hj, &sb->pre_applied);
+        rc = docker_run_start(sb, DOCKER_RUN_DRIVER, &sb->limits, &sb->pre_hj,
+                              &sb->pre_applied);
         sb->prestarted = rc == RUNBOX_OK;
     }
     if (rc != RUNBOX_OK) {
@@ -113,6 +90,7 @@ void docker_sandbox_destroy(void *sandbox)
     docker_end(sb); /* removal must not be cut short by a cancel */
     if (sb->prestarted)
         docker_hijack_close(&sb->pre_hj);
+    docker_interp_close(sb);
     char *ids[] = {sb->run_id, sb->keeper_id};
     for (size_t i = 0; i < 2; i++) {
         if (ids[i] && sb->conn.curl &&
@@ -176,14 +154,12 @@ static void docker_pump_setup(docker_pump *p, docker_sandbox *sb,
     p->stop_arg = sb;
 }
 
-/* Creates the run container (`python3 -` reading the code from stdin),
- * attaches to it and starts it. On success *hj is open: the caller closes
- * it. */
-static int docker_run_start(docker_sandbox *sb, const runbox_limits *limits,
-                            docker_hijack *hj, docker_applied *applied)
+int docker_run_start(docker_sandbox *sb, docker_container_kind kind,
+                     const runbox_limits *limits, docker_hijack *hj,
+                     docker_applied *applied)
 {
     docker_state *st = sb->st;
-    cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_RUN_CODE,
+    cJSON *spec = docker_container_spec(&st->cfg, &st->owner, kind,
                                         limits, sb->network, sb->env, applied);
     if (!spec)
         return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
@@ -214,32 +190,29 @@ int docker_sandbox_check(void *sandbox)
     docker_sandbox *sb = sandbox;
     if (!sb->prestarted)
         return RUNBOX_OK;
-    /* `python3 -` prints nothing before its stdin ends: anything on the
-     * stream, or its end, means the container is no longer waiting. */
+    /* The interpreter prints nothing before its first code frame:
+     * anything on the stream, or its end, means it is no longer waiting. */
     struct pollfd pfd = {.fd = sb->pre_hj.fd, .events = POLLIN};
     if (sb->pre_hj.pending_len || poll(&pfd, 1, 0) != 0)
         return RUNBOX_EGONE;
     return RUNBOX_OK;
 }
 
-/* A fresh container running `python3 -` with input on stdin, or the one
- * a pool started for this sandbox. */
+/* A fresh container running `python3 -` with input on stdin (a pool's
+ * prestarted interpreter is not that: it is replaced). */
 static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
                            docker_pump *p, docker_ending *end)
 {
     docker_state *st = sb->st;
     docker_engine *e = &st->engine;
     docker_hijack hj;
-    int rc = RUNBOX_OK;
     if (sb->prestarted) {
-        hj = sb->pre_hj;
-        end->applied = sb->pre_applied;
-        sb->prestarted = 0; /* used once: a second run makes its own */
-    } else {
-        rc = docker_run_start(sb, limits, &hj, &end->applied);
-        if (rc != RUNBOX_OK)
-            return rc;
+        docker_hijack_close(&sb->pre_hj);
+        sb->prestarted = 0;
     }
+    int rc = docker_run_start(sb, DOCKER_RUN_CODE, limits, &hj, &end->applied);
+    if (rc != RUNBOX_OK)
+        return rc;
     p->stop = docker_stop_container;
     rc = docker_pump_run(p, e, &hj);
     docker_hijack_close(&hj);
@@ -256,13 +229,11 @@ static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
     return rc;
 }
 
-static int docker_keeper_oom_killed(docker_sandbox *sb);
-
 /* After a stop, the keeper goes on killing until nothing but itself is
  * left (a fork bomb outlives the first pass). The next run must not start
  * before that, or the keeper would kill it too: wait until the container
  * holds the keeper alone, for at most 5 s. */
-static void docker_keeper_quiet(docker_sandbox *sb)
+void docker_keeper_quiet(docker_sandbox *sb)
 {
     char path[256];
     snprintf(path, sizeof(path), "/containers/%s/top", sb->keeper_id);
@@ -305,8 +276,10 @@ static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
         docker_hijack_close(&hj);
     }
     end->stopped = p->stopped;
-    if (p->stopped != DOCKER_STOP_NONE)
+    if (p->stopped != DOCKER_STOP_NONE) {
         docker_keeper_quiet(sb);
+        docker_interp_lost(sb); /* the keeper killed it too */
+    }
     if (rc == RUNBOX_OK && p->stopped == DOCKER_STOP_NONE) {
         docker_end(sb); /* the code is done; only bookkeeping is left */
         rc = docker_exec_exit_code(&sb->conn, exec_id, &end->status);
@@ -321,7 +294,7 @@ static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
  * look. Docker sets State.OOMKilled only when a container's init dies, so
  * for an exec the count comes from the container's own memory cgroup
  * (oom_kill in memory.events on cgroup v2, memory.oom_control on v1). */
-static int docker_keeper_oom_killed(docker_sandbox *sb)
+int docker_keeper_oom_killed(docker_sandbox *sb)
 {
     static const char *const argv[] = {
         "sh", "-c", "cat /sys/fs/cgroup/memory.events "
@@ -352,8 +325,8 @@ static void docker_isolation(const docker_sandbox *sb, const docker_applied *a,
 }
 
 /* The verdict and note for how the work ended. */
-static void docker_outcome(const docker_sandbox *sb, const runbox_exec_request *req,
-                           const docker_ending *end, runbox_exec_outcome *out)
+void docker_outcome(const docker_sandbox *sb, const runbox_exec_request *req,
+                    const docker_ending *end, runbox_exec_outcome *out)
 {
     out->limits_applied = end->applied.bits;
     if (req->deadline > 0)
@@ -431,33 +404,17 @@ int docker_sandbox_exec(void *sandbox, const runbox_exec_request *req,
 {
     docker_sandbox *sb = sandbox;
     docker_ending end = {0};
-    docker_pump p;
     docker_begin(sb, req->io);
-    docker_pump_setup(&p, sb, req->io, req->deadline, req->code, req->code_len);
-    int rc;
-    if (sb->oneshot && !sb->keeper_id) {
-        rc = docker_run_code(sb, &req->limits, &p, &end);
-    } else {
-        char lim[3][24];
-        const runbox_limits *l = &req->limits;
-        uint64_t cpu = (uint64_t)l->cpu_seconds + (l->cpu_seconds > (uint64_t)l->cpu_seconds);
-        snprintf(lim[0], sizeof(lim[0]), "%llu", (unsigned long long)cpu);
-        snprintf(lim[1], sizeof(lim[1]), "%llu", (unsigned long long)l->file_bytes);
-        snprintf(lim[2], sizeof(lim[2]), "%u", l->open_files);
-        const char *with_limits[] = {"python3", "-c", docker_rlimit_py,
-                                     lim[0], lim[1], lim[2], NULL};
-        static const char *const plain[] = {"python3", "-", NULL};
-        int want = cpu || l->file_bytes || l->open_files;
-        rc = docker_run_exec(sb, want ? with_limits : plain, &p, &end);
-        if (want) {
-            end.applied.bits |= (cpu ? RUNBOX_LIMIT_CPU : 0) |
-                                (l->file_bytes ? RUNBOX_LIMIT_FILE_SIZE : 0) |
-                                (l->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0);
-        }
-        sb->exec_count++;
+    int rc = docker_interp_exec(sb, req, out, &end);
+    sb->exec_count++;
+    docker_end(sb);
+    if (rc == RUNBOX_ECANCELED || (rc != RUNBOX_OK && req->io &&
+                                   sb->st->host->cancelled(req->io))) {
+        end.stopped = DOCKER_STOP_CANCELED;
+        docker_outcome(sb, req, &end, out);
+        return RUNBOX_OK;
     }
-    free(p.collected);
-    return docker_finish(sb, req, rc, &end, out);
+    return rc;
 }
 
 int docker_sandbox_install(void *sandbox, const char *spec,

@@ -12,6 +12,7 @@
 #define RUNBOX_DOCKER_SANDBOX_H
 
 #include "docker_container.h"
+#include "interp.h"
 
 typedef struct docker_state {
     const runbox_host *host;
@@ -20,6 +21,27 @@ typedef struct docker_state {
     docker_engine engine;
     docker_owner owner;
 } docker_state;
+
+/* A session's resident interpreter: one exec in the keeper whose
+ * hijacked stream stays open across calls (docker_interp.c). */
+typedef struct docker_interp {
+    int running;
+    char *exec_id;
+    docker_hijack hj;
+    docker_demux demux;
+    interp_stream stream;
+    uint64_t epoch;   /* changes whenever an interpreter ends; 0 = none yet */
+    char stderr_tail[512]; /* the driver's own stderr, for messages */
+    size_t stderr_len;
+} docker_interp;
+
+/* How a piece of work in a container ended. */
+typedef struct docker_ending {
+    docker_stop_reason stopped;
+    int status; /* exit status as Docker reports it (128+N: signal N) */
+    int oom;
+    docker_applied applied;
+} docker_ending;
 
 typedef struct docker_sandbox {
     docker_state *st;
@@ -39,6 +61,7 @@ typedef struct docker_sandbox {
     int prestarted;
     docker_hijack pre_hj;
     docker_applied pre_applied;
+    docker_interp interp;
 } docker_sandbox;
 
 int docker_sandbox_create(void **sandbox, void *state,
@@ -55,6 +78,31 @@ int docker_sandbox_check(void *sandbox);
 
 /* Makes and starts the keeper container when the sandbox has none yet. */
 int docker_sandbox_keeper(docker_sandbox *sb);
+
+/* Creates a run container of kind (DOCKER_RUN_CODE: `python3 -` reading
+ * the code from stdin; DOCKER_RUN_DRIVER: the interpreter waiting for
+ * frames), attaches to it and starts it. On success *hj is open: the
+ * caller closes it. */
+int docker_run_start(docker_sandbox *sb, docker_container_kind kind,
+                     const runbox_limits *limits, docker_hijack *hj,
+                     docker_applied *applied);
+/* The verdict and note for how the work ended (docker_sandbox.c). */
+void docker_outcome(const docker_sandbox *sb, const runbox_exec_request *req,
+                    const docker_ending *end, runbox_exec_outcome *out);
+/* After the keeper was told to kill everything: waits until it has. */
+void docker_keeper_quiet(docker_sandbox *sb);
+/* Whether the kernel OOM-killed something in the keeper since last asked. */
+int docker_keeper_oom_killed(docker_sandbox *sb);
+
+/* Runs Python code through the resident interpreter (docker_interp.c): the
+ * session's, started on first use, or a one-shot container's. Fills *end
+ * and *out (state_epoch for sessions). */
+int docker_interp_exec(docker_sandbox *sb, const runbox_exec_request *req,
+                       runbox_exec_outcome *out, docker_ending *end);
+/* Drops the session's interpreter connection (destroy). */
+void docker_interp_close(docker_sandbox *sb);
+/* The keeper killed everything: the interpreter is gone, its state too. */
+void docker_interp_lost(docker_sandbox *sb);
 
 int docker_file_write(void *sandbox, const char *path, const void *data,
                       size_t len);

@@ -51,8 +51,11 @@ enum {
     RUNBOX_CAP_NETWORK_CONTROL = 1u << 3, /* can switch the network off */
     RUNBOX_CAP_INSTALL = 1u << 4,     /* install */
     RUNBOX_CAP_ENVIRONMENT = 1u << 5, /* environment */
-    RUNBOX_CAP_INTERPRETER = 1u << 6, /* reserved: resident interpreter that
-                                         keeps variables across executions */
+    RUNBOX_CAP_INTERPRETER = 1u << 6, /* a session keeps a resident
+                                         interpreter: variables, imports
+                                         and functions persist across its
+                                         executions until it ends (see
+                                         state_epoch) */
     RUNBOX_CAP_RICH_RESULTS = 1u << 7, /* reports rich values (images, ...) */
     /* Limits the backend can enforce (RUNBOX_LIMIT_* shifted by 16). */
     RUNBOX_CAP_LIMIT_CPU = (uint64_t)RUNBOX_LIMIT_CPU << 16,
@@ -187,7 +190,24 @@ typedef struct runbox_exec_outcome {
     int execution_count;
     char isolation[96];      /* what isolated the run, for the result */
     char message[RUNBOX_MESSAGE_SIZE]; /* a note for the user (why it timed out) */
+    /* Since struct_size covers it (write it only then): for a backend with
+     * RUNBOX_CAP_INTERPRETER, the session's interpreter generation after
+     * the run, starting at 1 and changed whenever the interpreter ended or
+     * was restarted (its variables lost). Take it from what the backend
+     * observed (the process ended, it killed it), never from the sandbox's
+     * word. 0 = not tracked (one-shot runs, other backends). */
+    uint64_t state_epoch;
 } runbox_exec_outcome;
+
+/* Sets out->state_epoch when the core's outcome has the member (a core
+ * built against an older backend.h passes a smaller struct). */
+static inline void runbox_outcome_set_state_epoch(runbox_exec_outcome *out,
+                                                  uint64_t epoch)
+{
+    if (out->struct_size >= offsetof(runbox_exec_outcome, state_epoch) +
+                                sizeof out->state_epoch)
+        out->state_epoch = epoch;
+}
 
 /* The vtable. A backend returns a pointer to a static one. */
 typedef struct runbox_backend {

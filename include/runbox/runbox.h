@@ -159,6 +159,15 @@ typedef struct runbox_result {
     uint32_t limits_applied; /* RUNBOX_LIMIT_* bits really enforced */
     char isolation[96];    /* e.g. "namespaces(user,pid,net,mount,ipc)" */
     char message[RUNBOX_MESSAGE_SIZE]; /* why, for BACKEND_FAILURE/TIMEOUT/... */
+    /* On a backend with RUNBOX_CAP_INTERPRETER, a session's interpreter
+     * generation after this run: 1 for the first interpreter, changed
+     * whenever it ended (the code exited or crashed, a timeout could not
+     * interrupt it, runbox killed it) and a fresh one took over. Two
+     * results of one session with the same value ran in the same
+     * interpreter, so its variables persisted between them; a changed
+     * value means they were lost. 0 when not tracked (one-shot runs,
+     * backends without the capability). */
+    uint64_t state_epoch;
 } runbox_result;
 
 void runbox_result_init(runbox_result *r);
@@ -297,9 +306,16 @@ int runbox_interrupted(void);
 /* Sessions: one sandbox kept across executions.                       */
 /* ------------------------------------------------------------------ */
 /* Files written and packages installed persist until the session closes.
- * A session is used by one thread at a time (cancel via the options'
- * cancel flag is the exception). RUNBOX_EUNSUPPORTED when the backend has
- * no RUNBOX_CAP_SESSIONS. */
+ * On a backend with RUNBOX_CAP_INTERPRETER, Python variables, imports and
+ * functions persist too, in one resident interpreter, for as long as it
+ * lives: result.state_epoch says when it had to be restarted. A timeout or
+ * cancel first interrupts the code (KeyboardInterrupt, state kept); code
+ * that does not stop within a second, or that exits, ends the interpreter.
+ * Processes the code leaves behind are killed after each execution.
+ * Thread-safety: calls on one session are serialized (a second thread
+ * waits for the first call to end); runbox_session_close must not race
+ * with other calls on the same session. RUNBOX_EUNSUPPORTED when the
+ * backend has no RUNBOX_CAP_SESSIONS. */
 typedef struct runbox_session runbox_session;
 
 int runbox_session_open(runbox_session **s, runbox_context *ctx);

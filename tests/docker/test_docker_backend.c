@@ -430,9 +430,11 @@ static void test_session_limits(void **state)
     sexec(s, "a = []\nwhile True:\n    a.append(bytearray(8 << 20))", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OOM);
     runbox_result_clear(&r);
+    /* The resident interpreter stops a CPU-bound run at the limit, but the
+     * code could raise its own soft limit: not reported as enforced. */
     sexec(s, "while True: pass", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
-    assert_true(r.limits_applied & RUNBOX_LIMIT_CPU);
+    assert_false(r.limits_applied & RUNBOX_LIMIT_CPU);
     runbox_result_clear(&r);
     sexec(s, "import os\nos.kill(os.getpid(), 9)", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_SIGNALED);

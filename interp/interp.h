@@ -1,0 +1,71 @@
+/*
+ * interp.h — the resident Python interpreter ("driver") that backends run
+ * inside their sandboxes, and the frame protocol runbox speaks with it.
+ *
+ * For backends only (linked into them as a static library); nothing here
+ * crosses the plugin boundary. The driver's source is interp/
+ * runbox_driver.py, compiled into interp_driver_source at build time, so a
+ * backend starts it as `python3 -I -c <source>` and the code can neither
+ * import nor replace it.
+ *
+ * Frames are 1 type byte, a 4-byte big-endian length and the payload (see
+ * runbox_driver.py for the types). Everything a frame says comes from the
+ * sandbox, where the code can forge it: an interp_stream takes from frames
+ * only what the code could report anyway (output, rich values, its
+ * exception, the execution counter), bounds every size, and leaves timeouts,
+ * restarts and exit statuses to the backend's own evidence.
+ *
+ * Threading: an interp_stream belongs to one sandbox, so to one thread at
+ * a time. interp_driver_source is read-only.
+ */
+#ifndef RUNBOX_INTERP_H
+#define RUNBOX_INTERP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runbox/backend.h"
+
+extern const char interp_driver_source[];
+extern const size_t interp_driver_source_len;
+
+/* Passed after the source: the driver kills every process it can signal
+ * but itself and pid 1 after each call. Only for a driver that runs in its
+ * own pid namespace (a container, a namespaced sandbox). */
+#define INTERP_ARG_SWEEP "sweep"
+
+/* How long code gets to stop after the KeyboardInterrupt a timeout or
+ * cancel sends, before its interpreter is killed (and its state lost). */
+#define INTERP_GRACE_S 1.0
+/* The largest frame accepted, and the most rich-result bytes one call
+ * may report; beyond either, the driver is treated as broken. */
+#define INTERP_FRAME_MAX (64u << 20)
+#define INTERP_RICH_MAX (64u << 20)
+
+/* The 5-byte header of a frame of type kind ('C' code, 'I' interrupt). */
+void interp_frame_header(unsigned char hdr[5], char kind, uint32_t len);
+
+/* Parses the driver's frames as they arrive, split anywhere, and reports
+ * them to the running execution through the host table. */
+typedef struct interp_stream {
+    const runbox_host *host;
+    runbox_exec_io *io;   /* of the call in progress; NULL drops output */
+    unsigned char hdr[5];
+    size_t hdr_have;
+    char *payload;        /* malloc'd while a frame is incomplete */
+    uint32_t need, have;
+    size_t rich_bytes;    /* this call's */
+    int done;             /* this call's D frame arrived */
+    int execution_count;  /* from the last D frame */
+    char error[160];      /* why the stream was refused */
+} interp_stream;
+
+void interp_stream_init(interp_stream *s, const runbox_host *host);
+/* Starts a call: output goes to io from now on. */
+void interp_stream_begin(interp_stream *s, runbox_exec_io *io);
+/* Consumes bytes from the driver. RUNBOX_EPROTO, with s->error set, for a
+ * malformed or oversized frame; the stream is unusable afterwards. */
+int interp_stream_feed(interp_stream *s, const char *data, size_t len);
+void interp_stream_free(interp_stream *s);
+
+#endif /* RUNBOX_INTERP_H */
