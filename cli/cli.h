@@ -23,6 +23,10 @@ int cli_common_option(cli_common *c, int argc, char **argv, int *i);
 /* Loads the configuration with the common options applied as flags.
  * Prints the error and returns NULL on failure. */
 runbox_config *cli_config(const cli_common *c);
+/* As cli_config, for a command that runs once and exits (run, install,
+ * env, repl): a pool (pool_size) would only start sandboxes for nothing,
+ * so it is switched off. */
+runbox_config *cli_config_no_pool(const cli_common *c);
 /* Prints "runbox: <message>" for status to stderr; returns the exit code
  * for a failed call (2 for usage/config errors, 125 for backend errors). */
 int cli_error(int status, const char *what);

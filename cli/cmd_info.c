@@ -15,7 +15,7 @@ int cli_env(int argc, char **argv)
     int rc = cli_parse_common_only(&common, argc, argv, env_help, NULL);
     if (rc >= 0)
         return rc;
-    runbox_config *cfg = cli_config(&common);
+    runbox_config *cfg = cli_config_no_pool(&common);
     if (!cfg)
         return 2;
     cli_handle_signals(NULL);

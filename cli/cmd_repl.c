@@ -317,7 +317,7 @@ int cli_repl(int argc, char **argv)
     int rc = cli_parse_common_only(&common, argc, argv, repl_help, NULL);
     if (rc >= 0)
         return rc;
-    runbox_config *cfg = cli_config(&common);
+    runbox_config *cfg = cli_config_no_pool(&common);
     if (!cfg)
         return 2;
     repl r = {0};

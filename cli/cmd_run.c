@@ -121,7 +121,7 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "runbox run: cannot read the code\n");
         return 2;
     }
-    runbox_config *cfg = cli_config(&common);
+    runbox_config *cfg = cli_config_no_pool(&common);
     if (!cfg) {
         free(code);
         return 2;
@@ -195,7 +195,7 @@ int cli_install(int argc, char **argv)
     }
     if (runbox_package_spec_check(spec))
         return cli_error(RUNBOX_EINVAL, "install");
-    runbox_config *cfg = cli_config(&common);
+    runbox_config *cfg = cli_config_no_pool(&common);
     if (!cfg)
         return 2;
     cli_handle_signals(NULL);

@@ -46,6 +46,17 @@ runbox_config *cli_config(const cli_common *c)
     return cfg;
 }
 
+runbox_config *cli_config_no_pool(const cli_common *c)
+{
+    runbox_config *cfg = cli_config(c);
+    if (cfg && runbox_config_set(cfg, "pool_size", "0")) {
+        cli_error(RUNBOX_ECONFIG, NULL);
+        runbox_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 int cli_error(int status, const char *what)
 {
     const char *msg = runbox_error_last();

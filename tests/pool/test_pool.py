@@ -392,5 +392,61 @@ class E2bPool(PoolCases, unittest.TestCase):
                                 "cost a request); its lifetime is watched")
 
 
+class McpUsesThePool(unittest.TestCase):
+    """`runbox mcp` with pool_size set: sandboxes wait between calls, a
+    call runs in one of them, SIGTERM leaves nothing."""
+
+    def rpc(self, proc, id_, method, params):
+        proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": id_,
+                                     "method": method, "params": params}) + "\n")
+        proc.stdin.flush()
+        while True:
+            msg = json.loads(proc.stdout.readline())
+            if msg.get("id") == id_:
+                return msg
+
+    def test_mcp_execute_code_takes_a_pooled_sandbox(self):
+        env = dict(os.environ, RUNBOX_SUBPROCESS_POOL_SIZE="2")
+        proc = subprocess.Popen([os.environ["RUNBOX_CLI"], "mcp", "-b",
+                                 "subprocess"], env=env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(proc.stdin.close)
+        self.rpc(proc, 1, "initialize", {"protocolVersion": "2024-11-05",
+                                         "capabilities": {},
+                                         "clientInfo": {"name": "t", "version": "1"}})
+        proc.stdin.write(json.dumps({"jsonrpc": "2.0",
+                                     "method": "notifications/initialized"}) + "\n")
+        proc.stdin.flush()
+
+        # The server opens the backend, and so starts the pool, on its
+        # first call.
+        a = self.rpc(proc, 2, "tools/call", {"name": "execute_code",
+                                             "arguments": {"code": "print(1)"}})
+        self.assertIn("1", json.dumps(a["result"]))
+
+        def waiting():
+            return [pid for pid, _ in descendants(proc.pid)
+                    if b"_runbox_stub" in cmdline(pid)]
+        deadline = time.monotonic() + 30
+        while len(waiting()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        before = set(waiting())
+        self.assertEqual(len(before), 2, "no pooled sandboxes waiting")
+        a = self.rpc(proc, 3, "tools/call", {"name": "execute_code",
+                                             "arguments": {"code": "print(6*7)"}})
+        self.assertIn("42", json.dumps(a["result"]))
+        # the call used one of the waiting interpreters
+        self.assertLess(len(before & set(waiting())), 2)
+        seen = descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        end = time.monotonic() + 5
+        while alive(seen) and time.monotonic() < end:
+            time.sleep(0.1)
+        self.assertEqual(alive(seen), set())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
