@@ -24,6 +24,7 @@ const cmp_row_def cmp_rows[CMP_ROW_COUNT] = {
     [CMP_SPEED_COLD_P50] = {"Speed and scale", "cold start p50", "speed.cold_p50_s"},
     [CMP_SPEED_COLD_P95] = {"Speed and scale", "cold start p95", "speed.cold_p95_s"},
     [CMP_SPEED_WARM_P50] = {"Speed and scale", "warm p50 (session)", "speed.warm_p50_s"},
+    [CMP_SPEED_POOLED_P50] = {"Speed and scale", "pooled fresh run p50", "speed.pooled_p50_s"},
     [CMP_SPEED_TPUT_1] = {"Speed and scale", "throughput, 1 thread", "speed.throughput_1"},
     [CMP_SPEED_TPUT_2] = {"Speed and scale", "throughput, 2 threads", "speed.throughput_2"},
     [CMP_SPEED_TPUT_8] = {"Speed and scale", "throughput, 8 threads", "speed.throughput_8"},
