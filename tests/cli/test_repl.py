@@ -254,5 +254,59 @@ class ReplE2b(unittest.TestCase):
         self.assertEqual(self.live(), 0)
 
 
+def docker_reachable():
+    import socket
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect("/var/run/docker.sock")
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+class ReplDocker(unittest.TestCase):
+    """On docker a session keeps a resident interpreter: variables persist
+    until :reset, and values print like a notebook."""
+
+    def setUp(self):
+        if not docker_reachable():
+            why = "no Docker engine at /var/run/docker.sock"
+            if os.environ.get("CI") in ("true", "1"):
+                raise AssertionError(why)
+            raise unittest.SkipTest(why)
+
+    def repl(self, *extra):
+        r = Repl(["-b", "docker", *extra])
+        self.addCleanup(r.kill)
+        self.assertIn(b"variables and files persist", r.read_until(PROMPT, 120))
+        return r
+
+    def test_state_values_reset(self):
+        r = self.repl()
+        r.line("x = 41", timeout=60)
+        self.assertIn(b"\r\n42\r\n", r.line("x + 1", timeout=60))
+        r.line("def f(a):", until=MORE)
+        r.line("    return a * x", until=MORE)
+        r.line("")
+        self.assertIn(b"\r\n82\r\n", r.line("f(2)", timeout=60))
+        self.assertIn(b"new session", r.line(":reset", timeout=120))
+        self.assertIn(b"NameError", r.line("x", timeout=60))
+        r.line(":quit", until=b"\n")
+        self.assertEqual(r.wait(60), 0)
+
+    def test_ctrl_c_and_sigterm(self):
+        r = self.repl()
+        r.send("import time; print('sleeping', flush=True); time.sleep(30)\r")
+        r.read_until(b"sleeping\r\n", 60)
+        r.send(b"\x03")
+        self.assertIn(b"[canceled", r.read_until(PROMPT, 30))
+        self.assertIn(b"alive", r.line("print('alive')", timeout=60))
+        marker = ReplSubprocess.start_sleeper(self, r)
+        os.kill(r.pid, signal.SIGTERM)
+        self.assertEqual(r.wait(60), 130)
+        ReplSubprocess.gone_within(self, marker, 10)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -448,5 +448,26 @@ class McpUsesThePool(unittest.TestCase):
         self.assertEqual(alive(seen), set())
 
 
+class PoolSettings(unittest.TestCase):
+    """Bad pool settings are refused with a message that names them."""
+
+    def test_bad_size_and_age(self):
+        for env, want in (({"RUNBOX_POOL_SIZE": "65"}, "at most 64"),
+                          ({"RUNBOX_POOL_SIZE": "two"}, "pool_size"),
+                          ({"RUNBOX_SUBPROCESS_POOL_MAX_AGE": "soon"},
+                           "pool_max_age")):
+            # the context reads the settings (and would start its own pool)
+            p = subprocess.run([DRIVER, "subprocess", "1", "0"], text=True,
+                               capture_output=True, timeout=30,
+                               env=dict(os.environ, **env))
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(want, p.stderr)
+        for size in ("0", "65"):
+            p = subprocess.run([DRIVER, "subprocess", size, "0"], text=True,
+                               capture_output=True, timeout=30)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("pool size", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
