@@ -22,6 +22,9 @@ const rb_core_key rb_core_keys[] = {
     {"log", RB_T_STRING, "warn", 0, "log level: error, warn, info, debug"},
     {"pool_size", RB_T_COUNT, "0", 0, "fresh sandboxes kept started for one-shot runs (0 = no pool)"},
     {"pool_max_age", RB_T_DURATION, "300", 0, "seconds a pooled sandbox may wait before it is replaced"},
+    {"max_timeout", RB_T_DURATION, "600", 0, "runbox mcp: the largest timeout a tool call may ask for"},
+    {"session_idle", RB_T_DURATION, "300", 0, "runbox mcp: close a session unused this long (0 = never)"},
+    {"mcp_text_limit", RB_T_COUNT, "20000", 0, "runbox mcp: characters of text a tool result shows the model"},
     {NULL, RB_T_STRING, NULL, 0, NULL},
 };
 
@@ -161,6 +164,31 @@ const rb_entry *rb_config_lookup(const runbox_config *cfg, const char *backend,
 const char *rb_config_backend_path(const runbox_config *cfg)
 {
     return runbox_config_get(cfg, "backend_path");
+}
+
+RUNBOX_API int runbox_config_get_number(const runbox_config *cfg,
+                                        const char *key, double *out)
+{
+    const rb_core_key *k = rb_core_key_find(key);
+    if (!k || k->type == RB_T_STRING)
+        return rb_fail(RUNBOX_EINVAL, "'%s' is not a numeric setting", key);
+    const rb_entry *e = rb_config_entry(cfg, key);
+    const char *v = e ? e->value : k->def;
+    const char *why = "no value";
+    uint64_t u = 0;
+    int b = 0, bad = !v;
+    if (!bad) {
+        switch (k->type) {
+        case RB_T_DURATION: bad = rb_parse_duration(v, out, &why); break;
+        case RB_T_SIZE: bad = rb_parse_size(v, &u, &why); *out = (double)u; break;
+        case RB_T_COUNT: bad = rb_parse_count(v, &u, &why); *out = (double)u; break;
+        default: bad = rb_parse_bool(v, &b, &why); *out = b; break;
+        }
+    }
+    if (bad)
+        return rb_fail(RUNBOX_ECONFIG, "%s: %s = '%s': %s",
+                       e ? e->origin : "default", key, v ? v : "", why);
+    return RUNBOX_OK;
 }
 
 static int rb_config_check_value(const char *key, const char *value,

@@ -164,6 +164,14 @@ RUNBOX_API const runbox_limits *runbox_context_limits(const runbox_context *c)
     return c ? &c->limits : NULL;
 }
 
+RUNBOX_API const char *const *runbox_context_languages(const runbox_context *c)
+{
+    static const char *const python_only[] = {"python", NULL};
+    if (!c || !c->b->vt.languages || !c->b->vt.languages[0])
+        return python_only;
+    return c->b->vt.languages;
+}
+
 static int rb_need(const runbox_context *c, uint64_t cap, const char *what)
 {
     if (c->b->vt.capabilities & cap)

@@ -4,6 +4,7 @@
  * change what pip does beyond choosing a package. */
 #include <regex.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -29,6 +30,21 @@ RUNBOX_API int runbox_package_spec_check(const char *spec)
         return rb_fail(RUNBOX_EDENIED, "package spec '%s' names a URL or a "
                        "path; only index packages are allowed (name with an "
                        "optional version, e.g. numpy>=1.26)", spec);
+    /* pip takes a name that ends like an archive for a local file, which
+     * the code in the sandbox may have planted. */
+    static const char *const archives[] = {".whl", ".zip", ".tar", ".tar.gz",
+                                           ".tgz", ".tar.bz2", ".tbz",
+                                           ".tar.xz", ".txz", ".tar.lz",
+                                           ".egg", NULL};
+    size_t n = strlen(spec);
+    for (const char *const *a = archives; *a; a++) {
+        size_t k = strlen(*a);
+        if (n > k && !strcasecmp(spec + n - k, *a))
+            return rb_fail(RUNBOX_EDENIED, "package spec '%s' names a local "
+                           "archive file (%s), which pip would install from "
+                           "the sandbox's disk; give an index package name "
+                           "instead (e.g. numpy>=1.26)", spec, *a);
+    }
     regex_t re;
     if (regcomp(&re, RB_SPEC, REG_EXTENDED | REG_NOSUB))
         return rb_fail(RUNBOX_EBACKEND, "internal error: bad spec pattern");

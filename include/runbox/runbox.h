@@ -215,6 +215,13 @@ int runbox_config_load(runbox_config *cfg, const char *path);
 int runbox_config_set(runbox_config *cfg, const char *key, const char *value);
 /* The effective value or NULL. Borrowed. */
 const char *runbox_config_get(const runbox_config *cfg, const char *key);
+/* The effective value of a [runbox] setting as a number: seconds for a
+ * duration, bytes for a size, the count, or 0/1 for a switch (the default
+ * when unset). RUNBOX_EINVAL for an unknown or string setting,
+ * RUNBOX_ECONFIG for a value that does not parse (the message says where
+ * it came from). */
+int runbox_config_get_number(const runbox_config *cfg, const char *key,
+                             double *out);
 /* Calls cb for every effective setting, sorted by key, with where it came
  * from ("runbox.ini:3", "environment E2B_API_KEY", "default", ...) and the
  * value with secrets masked. */
@@ -247,6 +254,10 @@ const char *runbox_context_backend(const runbox_context *ctx);
 uint64_t runbox_context_capabilities(const runbox_context *ctx);
 /* The limits that executions get unless a request overrides the timeout. */
 const runbox_limits *runbox_context_limits(const runbox_context *ctx);
+/* The languages the backend runs, NULL-terminated, the default first
+ * (never NULL: {"python"} for a backend that names none). Borrowed, valid
+ * while ctx is open. */
+const char *const *runbox_context_languages(const runbox_context *ctx);
 
 /* Called with output as the code produces it, before any cap is applied to
  * the stored copy (the callback sees at most the cap too). stream is 1 for

@@ -52,6 +52,28 @@ static void test_defaults(void **state)
     runbox_config_free(cfg);
 }
 
+/* Numeric settings read as numbers, by their type; strings are refused. */
+static void test_get_number(void **state)
+{
+    (void)state;
+    runbox_config *cfg = load(RUNBOX_OK, NULL);
+    double v = 0;
+    assert_int_equal(runbox_config_get_number(cfg, "max_timeout", &v), RUNBOX_OK);
+    assert_true(v == 600);
+    assert_int_equal(runbox_config_set(cfg, "session_idle", "2m"), RUNBOX_OK);
+    assert_int_equal(runbox_config_get_number(cfg, "session_idle", &v), RUNBOX_OK);
+    assert_true(v == 120);
+    assert_int_equal(runbox_config_set(cfg, "memory", "2k"), RUNBOX_OK);
+    assert_int_equal(runbox_config_get_number(cfg, "memory", &v), RUNBOX_OK);
+    assert_true(v == 2048);
+    assert_int_equal(runbox_config_get_number(cfg, "mcp_text_limit", &v), RUNBOX_OK);
+    assert_true(v == 20000);
+    assert_int_equal(runbox_config_set(cfg, "mcp_text_limit", "lots"), RUNBOX_ECONFIG);
+    assert_int_equal(runbox_config_get_number(cfg, "backend", &v), RUNBOX_EINVAL);
+    assert_int_equal(runbox_config_get_number(cfg, "no_such", &v), RUNBOX_EINVAL);
+    runbox_config_free(cfg);
+}
+
 static void test_precedence(void **state)
 {
     (void)state;
@@ -218,6 +240,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_origins_and_masking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_aliases, setup, teardown),

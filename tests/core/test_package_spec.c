@@ -20,7 +20,8 @@ static void test_refused(void **state)
                          "http://evil/pkg.whl", "git+https://x/y", "pkg @ https://x",
                          "./local", "/abs/path", "..", "numpy; os_name=='nt'",
                          "numpy && rm -rf /", "numpy $(id)", "numpy`id`", "numpy\nevil",
-                         "-numpy", NULL};
+                         "-numpy", "x-1.0-py3-none-any.whl", "pkg-1.0.tar.gz",
+                         "PKG.ZIP", "thing.egg", "x.tgz", NULL};
     for (const char **s = bad; *s; s++) {
         if (runbox_package_spec_check(*s) != RUNBOX_EDENIED)
             fail_msg("accepted '%s'", *s);
