@@ -53,6 +53,39 @@ long mcp_line_fill(mcp_line_reader *r)
     return (long)n;
 }
 
+/* Keeps the last MCP_LINE_KEEP bytes of what was dropped so far plus
+ * s[0..n). */
+static void mcp_line_keep_tail(mcp_line_reader *r, const char *s, size_t n)
+{
+    if (n >= MCP_LINE_KEEP) {
+        memcpy(r->tail, s + n - MCP_LINE_KEEP, MCP_LINE_KEEP);
+        r->tail_len = MCP_LINE_KEEP;
+        return;
+    }
+    size_t keep = r->tail_len + n > MCP_LINE_KEEP ? MCP_LINE_KEEP - n : r->tail_len;
+    memmove(r->tail, r->tail + r->tail_len - keep, keep);
+    memcpy(r->tail + keep, s, n);
+    r->tail_len = keep + n;
+}
+
+/* Starts dropping a line whose first n bytes are s. */
+static void mcp_line_keep_head(mcp_line_reader *r, const char *s, size_t n)
+{
+    r->head_len = n < MCP_LINE_KEEP ? n : MCP_LINE_KEEP;
+    memcpy(r->head, s, r->head_len);
+    r->tail_len = 0;
+    mcp_line_keep_tail(r, s, n);
+}
+
+void mcp_line_dropped(const mcp_line_reader *r, const char **head,
+                      size_t *head_len, const char **tail, size_t *tail_len)
+{
+    *head = r->head;
+    *head_len = r->head_len;
+    *tail = r->tail;
+    *tail_len = r->tail_len;
+}
+
 mcp_line_status mcp_line_next(mcp_line_reader *r, const char **line,
                               size_t *len)
 {
@@ -66,14 +99,24 @@ mcp_line_status mcp_line_next(mcp_line_reader *r, const char **line,
                        : NULL;
         if (!nl) {
             if (r->discarding) {
+                mcp_line_keep_tail(r, r->buf, r->len);
                 r->len = r->scanned = 0;
+                if (r->eof) {
+                    r->discarding = 0;
+                    return MCP_LINE_TOO_LONG;
+                }
                 return MCP_LINE_NONE;
             }
             if (r->len > r->max) {
-                /* Too long already: forget it and skip to its end. */
+                /* Too long already: keep its ends, skip to its end. */
+                mcp_line_keep_head(r, r->buf, r->len);
                 r->len = r->scanned = 0;
                 r->discarding = 1;
-                return MCP_LINE_TOO_LONG;
+                if (r->eof) {
+                    r->discarding = 0;
+                    return MCP_LINE_TOO_LONG;
+                }
+                return MCP_LINE_NONE;
             }
             r->scanned = r->len;
             if (!r->eof || r->len == 0)
@@ -84,10 +127,12 @@ mcp_line_status mcp_line_next(mcp_line_reader *r, const char **line,
         size_t used = n < r->len ? n + 1 : n;
         if (r->discarding) {
             r->discarding = 0;
+            mcp_line_keep_tail(r, r->buf, n);
             mcp_line_consume(r, used);
-            continue;
+            return MCP_LINE_TOO_LONG;
         }
         if (n > r->max) {
+            mcp_line_keep_head(r, r->buf, n);
             mcp_line_consume(r, used);
             return MCP_LINE_TOO_LONG;
         }

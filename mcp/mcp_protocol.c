@@ -1,12 +1,31 @@
 /* MCP lifecycle and routing (see mcp.h): everything the server answers
  * without touching a backend. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mcp.h"
 
 const char *const mcp_protocol_versions[] = {"2025-11-25", "2025-06-18",
-                                             "2024-11-05", NULL};
+                                             "2025-03-26", "2024-11-05", NULL};
+
+int mcp_protocol_supported(const char *version)
+{
+    for (size_t i = 0; version && mcp_protocol_versions[i]; i++)
+        if (!strcmp(version, mcp_protocol_versions[i]))
+            return 1;
+    return 0;
+}
+
+/* The backend's facts, or NULL when this connection has no source. */
+static const mcp_facts *mcp_protocol_facts(const mcp_protocol *p, mcp_facts *f)
+{
+    if (!p->facts)
+        return NULL;
+    memset(f, 0, sizeof *f);
+    p->facts(p->facts_userdata, f);
+    return f;
+}
 
 void mcp_protocol_init(mcp_protocol *p)
 {
@@ -40,7 +59,8 @@ static mcp_route mcp_initialize(mcp_protocol *p, const mcp_message *m,
                                "Invalid params: initialize needs "
                                "protocolVersion (a string)");
     /* The client's version when we speak it, else our newest: the client
-     * then decides whether it can live with that. */
+     * then decides whether it can live with that (lifecycle, "Version
+     * Negotiation"). */
     const char *version = mcp_protocol_versions[0];
     for (size_t i = 0; mcp_protocol_versions[i]; i++)
         if (!strcmp(asked->valuestring, mcp_protocol_versions[i]))
@@ -52,11 +72,12 @@ static mcp_route mcp_initialize(mcp_protocol *p, const mcp_message *m,
     cJSON *info = cJSON_AddObjectToObject(r, "serverInfo");
     cJSON_AddStringToObject(info, "name", MCP_SERVER_NAME);
     cJSON_AddStringToObject(info, "version", RUNBOX_VERSION_STRING);
-    cJSON_AddStringToObject(r, "instructions",
-                            "Runs Python in isolated sandboxes. Pass the same "
-                            "`session` name to keep state (variables, files, "
-                            "packages) between calls.");
-    if (!info) {
+    mcp_facts f;
+    char *instructions = mcp_schemas_instructions(mcp_protocol_facts(p, &f));
+    if (instructions)
+        cJSON_AddStringToObject(r, "instructions", instructions);
+    free(instructions);
+    if (!info || !instructions) {
         cJSON_Delete(r);
         return mcp_reply_result(reply, m, NULL);
     }
@@ -135,7 +156,8 @@ mcp_route mcp_protocol_handle(mcp_protocol *p, const mcp_message *m,
                                "(send initialize first)");
     if (!strcmp(m->method, "tools/list")) {
         cJSON *r = cJSON_CreateObject();
-        cJSON *tools = mcp_schemas_tools();
+        mcp_facts f;
+        cJSON *tools = mcp_schemas_tools(mcp_protocol_facts(p, &f));
         if (!r || !tools || !cJSON_AddItemToObject(r, "tools", tools)) {
             cJSON_Delete(tools);
             cJSON_Delete(r);

@@ -4,6 +4,7 @@
  * isError: the model reads it and can act, while protocol errors are for
  * broken clients. */
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,116 +14,14 @@
 
 #define MCP_DEFAULT_SESSION "default"
 
-/* A growable text buffer; on allocation failure it stays NULL. */
-typedef struct mcp_text {
-    char *data;
-    size_t len, cap;
-    int failed;
-} mcp_text;
-
-static void mcp_text_add(mcp_text *t, const char *s, size_t n)
-{
-    if (t->failed || n == 0)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *p = realloc(t->data, cap);
-        if (!p) {
-            t->failed = 1;
-            return;
-        }
-        t->data = p;
-        t->cap = cap;
-    }
-    memcpy(t->data + t->len, s, n);
-    t->len += n;
-    t->data[t->len] = '\0';
-}
-
-static void mcp_text_addf(mcp_text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void mcp_text_addf(mcp_text *t, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        mcp_text_add(t, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
-/* Copies s with every invalid UTF-8 sequence and every NUL replaced by
- * U+FFFD, so that it can travel as a JSON string. */
-static void mcp_text_add_utf8(mcp_text *t, const char *s, size_t n)
-{
-    static const char replacement[] = "\xEF\xBF\xBD";
-    size_t i = 0;
-    while (i < n) {
-        size_t run = i;
-        while (run < n && (unsigned char)s[run] < 0x80 && s[run] != '\0')
-            run++;
-        mcp_text_add(t, s + i, run - i);
-        i = run;
-        if (i >= n)
-            break;
-        size_t len = (unsigned char)s[i] >= 0xF0 ? 4
-                     : (unsigned char)s[i] >= 0xE0 ? 3 : 2;
-        if (s[i] != '\0' && i + len <= n && mcp_utf8_valid(s + i, len)) {
-            mcp_text_add(t, s + i, len);
-            i += len;
-        } else {
-            mcp_text_add(t, replacement, 3);
-            i++;
-        }
-    }
-}
-
-/* Makes every string in the tree valid UTF-8: sandbox output is
- * untrusted, and one bad byte would make the whole response invalid. */
-static void mcp_json_repair_strings(cJSON *node)
-{
-    for (; node; node = node->next) {
-        if (cJSON_IsString(node) && node->valuestring &&
-            !mcp_utf8_valid(node->valuestring, strlen(node->valuestring))) {
-            mcp_text t = {0};
-            mcp_text_add_utf8(&t, node->valuestring, strlen(node->valuestring));
-            if (t.data)
-                cJSON_SetValuestring(node, t.data);
-            free(t.data);
-        }
-        if (node->string && !mcp_utf8_valid(node->string, strlen(node->string))) {
-            mcp_text t = {0};
-            mcp_text_add_utf8(&t, node->string, strlen(node->string));
-            if (t.data && !(node->type & cJSON_StringIsConst)) {
-                free(node->string);
-                node->string = t.data;
-                t.data = NULL;
-            }
-            free(t.data);
-        }
-        mcp_json_repair_strings(node->child);
-    }
-}
-
 /* {"content":[{"type":"text","text":...}],"isError":...} with an optional
- * structuredContent (consumed). The text is made valid UTF-8 and cut at
- * MCP_MAX_TEXT, saying so. */
-static cJSON *mcp_tool_result(const char *text, size_t len, cJSON *structured,
-                              int is_error)
+ * structuredContent (consumed). The text is made valid UTF-8 and cut in
+ * its middle to limit bytes. */
+static cJSON *mcp_tool_result(const char *text, size_t len, size_t limit,
+                              cJSON *structured, int is_error)
 {
     mcp_text t = {0};
-    mcp_text_add_utf8(&t, text, len);
-    if (!t.failed && t.len > MCP_MAX_TEXT) {
-        size_t keep = mcp_utf8_prefix(t.data, t.len, MCP_MAX_TEXT);
-        size_t total = t.len;
-        t.len = keep;
-        mcp_text_addf(&t, "\n[text cut at %zu of %zu bytes%s]\n", keep, total,
-                      structured ? "; structuredContent holds the rest up to "
-                                   "the output limit" : "");
-    }
+    mcp_text_trimmed(&t, text, len, limit);
     cJSON *r = cJSON_CreateObject();
     cJSON *content = cJSON_AddArrayToObject(r, "content");
     cJSON *item = cJSON_CreateObject();
@@ -153,7 +52,7 @@ static cJSON *mcp_tool_fail(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    return mcp_tool_result(buf, strlen(buf), NULL, 1);
+    return mcp_tool_result(buf, strlen(buf), sizeof buf, NULL, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -214,59 +113,97 @@ static cJSON *mcp_result_json(const runbox_result *r)
     return o;
 }
 
-static void mcp_text_stream(mcp_text *t, const char *label,
-                            const runbox_output *o)
+static int mcp_is_image(const char *mime)
 {
-    if (o->len == 0)
-        return;
-    if (t->len && t->data[t->len - 1] != '\n')
-        mcp_text_add(t, "\n", 1);
-    if (label)
-        mcp_text_addf(t, "--- %s ---\n", label);
-    mcp_text_add(t, o->data, o->len);
-    if (o->truncated)
-        mcp_text_addf(t, "\n[%s truncated by the output limit: %zu of %llu "
-                      "bytes kept]\n", label ? label : "stdout", o->len,
-                      (unsigned long long)o->total);
+    return mime && (!strcmp(mime, "image/png") || !strcmp(mime, "image/jpeg") ||
+                    !strcmp(mime, "image/svg+xml"));
 }
 
-/* The text a model reads: stdout, then stderr, then the error, then the
- * verdict when the run did not simply succeed. */
-static void mcp_text_result(mcp_text *t, const runbox_result *r)
+/* Figures as MCP image content (base64 taken from the typed result's
+ * copy), and SVG also as its markup for clients that take only PNG and
+ * JPEG images. The lines naming the figures go into the text. */
+static void mcp_add_figures(cJSON *content, mcp_text *t,
+                            const runbox_result *r, const cJSON *structured,
+                            size_t limit)
 {
-    mcp_text_stream(t, NULL, &r->out);
-    mcp_text_stream(t, "stderr", &r->err);
-    if (t->len && t->data[t->len - 1] != '\n')
-        mcp_text_add(t, "\n", 1);
-    if (r->error_name) {
-        /* Python prints the traceback to stderr already on most backends. */
-        if (r->traceback && *r->traceback &&
-            !(r->err.data && strstr(r->err.data, r->traceback)))
-            mcp_text_addf(t, "--- traceback ---\n%s%s", r->traceback,
-                          r->traceback[strlen(r->traceback) - 1] == '\n' ? "" : "\n");
-        mcp_text_addf(t, "--- error ---\n%s: %s\n", r->error_name,
-                      r->error_value ? r->error_value : "");
+    const cJSON *results = cJSON_GetObjectItemCaseSensitive(structured, "results");
+    int n = 0;
+    for (size_t i = 0; i < r->rich_count; i++) {
+        const runbox_rich *x = &r->rich[i];
+        if (!mcp_is_image(x->mime))
+            continue;
+        /* runbox_result_to_json keeps the order of r->rich. */
+        const cJSON *typed = cJSON_GetArrayItem(results, (int)i);
+        const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(typed, "base64");
+        mcp_text_addf(t, "[figure %d: %s, %zu bytes, sent as image content]\n",
+                      ++n, x->mime, x->len);
+        /* Text-like values (SVG) are kept as text in the typed result. */
+        char *own = NULL;
+        if (!cJSON_IsString(b64)) {
+            size_t n = sodium_base64_ENCODED_LEN(x->len, sodium_base64_VARIANT_ORIGINAL);
+            own = malloc(n);
+            if (own)
+                sodium_bin2base64(own, n, (const unsigned char *)x->data, x->len,
+                                  sodium_base64_VARIANT_ORIGINAL);
+        }
+        const char *data = own ? own : cJSON_IsString(b64) ? b64->valuestring : NULL;
+        if (data) {
+            cJSON *img = cJSON_CreateObject();
+            cJSON_AddStringToObject(img, "type", "image");
+            cJSON_AddStringToObject(img, "data", data);
+            cJSON_AddStringToObject(img, "mimeType", x->mime);
+            cJSON_AddItemToArray(content, img);
+        }
+        free(own);
+        if (!strcmp(x->mime, "image/svg+xml")) {
+            mcp_text svg = {0};
+            mcp_text_addf(&svg, "SVG source of figure %d:\n", n);
+            mcp_text_trimmed(&svg, x->data, x->len, limit / 2);
+            cJSON *txt = cJSON_CreateObject();
+            cJSON_AddStringToObject(txt, "type", "text");
+            cJSON_AddStringToObject(txt, "text", svg.data ? svg.data : "");
+            cJSON_AddItemToArray(content, txt);
+            free(svg.data);
+        }
     }
-    if (r->verdict != RUNBOX_VERDICT_OK)
-        mcp_text_addf(t, "--- verdict: %s%s%s ---\n", runbox_verdict_name(r->verdict),
-                      r->message[0] ? ": " : "", r->message);
-    if (t->len == 0)
-        mcp_text_add(t, "(no output)\n", 12);
 }
 
-static cJSON *mcp_run_result(const char *preface, const runbox_result *r)
+static cJSON *mcp_run_result(const mcp_tool_env *env, const char *preface,
+                             const runbox_result *r)
 {
-    mcp_text t = {0};
-    if (preface)
-        mcp_text_add(&t, preface, strlen(preface));
-    mcp_text_result(&t, r);
+    size_t limit = mcp_runtime_text_limit(env->rt);
     cJSON *structured = mcp_result_json(r);
+    mcp_text t = {0};
+    mcp_text_for_model(&t, preface, r, limit);
     cJSON *res = t.failed || !structured
                      ? NULL
-                     : mcp_tool_result(t.data, t.len, structured, !r->success);
-    if (!res)
-        cJSON_Delete(structured);
+                     : mcp_tool_result(t.data, t.len, limit + 1024,
+                                       cJSON_Duplicate(structured, 1),
+                                       !r->success);
     free(t.data);
+    cJSON *content = cJSON_GetObjectItemCaseSensitive(res, "content");
+    if (content && r->rich_count) {
+        mcp_text figures = {0};
+        cJSON *extra = cJSON_CreateArray();
+        mcp_add_figures(extra, &figures, r, structured, limit);
+        if (figures.len) {
+            /* The figure lines join the text, before the images. */
+            cJSON *first = cJSON_GetArrayItem(content, 0);
+            cJSON *text = cJSON_GetObjectItemCaseSensitive(first, "text");
+            mcp_text joined = {0};
+            mcp_text_add(&joined, figures.data, figures.len);
+            mcp_text_add(&joined, text->valuestring, strlen(text->valuestring));
+            if (!joined.failed)
+                cJSON_SetValuestring(text, joined.data);
+            free(joined.data);
+        }
+        cJSON *it;
+        while ((it = cJSON_DetachItemFromArray(extra, 0)))
+            cJSON_AddItemToArray(content, it);
+        cJSON_Delete(extra);
+        free(figures.data);
+    }
+    cJSON_Delete(structured);
     return res;
 }
 
@@ -276,16 +213,19 @@ typedef struct mcp_target {
     mcp_session_ref *ref;
     runbox_context *ctx;
     runbox_session *session;
+    const char *note; /* why a known session name starts afresh, or "" */
 } mcp_target;
 
 static int mcp_target_open(const mcp_tool_env *env, const char *session,
                            mcp_target *t, char *why, size_t size)
 {
     memset(t, 0, sizeof *t);
+    t->note = "";
     if (!session)
         return mcp_runtime_context(env->rt, &t->ctx, why, size);
-    int rc = mcp_runtime_session_acquire(env->rt, session, env->cancel, &t->ref,
-                                         why, size);
+    int rc = mcp_runtime_session_acquire(env->rt, env->owner, session,
+                                         env->cancel, &t->ref, &t->note, why,
+                                         size);
     if (!rc)
         t->session = mcp_session_ref_session(t->ref);
     return rc;
@@ -301,6 +241,12 @@ static void mcp_target_close(const mcp_tool_env *env, mcp_target *t, int rc)
 #define MCP_GONE_NOTE "[the session's sandbox is gone; the next call with " \
                       "this session starts a fresh one]\n"
 
+#define MCP_NUL_REFUSAL                                                      \
+    "%s: the request holds a NUL character (\\u0000) in a string, which "    \
+    "cannot be passed on (the text would be cut there). Remove it; to "      \
+    "produce a NUL byte, write it as an escape in the code itself (\"\\\\x00\" " \
+    "or chr(0) in Python)."
+
 /* ------------------------------------------------------------------ */
 /* Tools                                                               */
 /* ------------------------------------------------------------------ */
@@ -315,11 +261,20 @@ static cJSON *mcp_execute_code(const mcp_tool_env *env, const cJSON *args)
         !mcp_arg_string(args, "language", 0, &language, why, sizeof why) ||
         !mcp_arg_string(args, "session", 0, &session, why, sizeof why))
         return mcp_tool_fail("execute_code: %s", why);
+    if (env->has_nul)
+        return mcp_tool_fail(MCP_NUL_REFUSAL, "execute_code");
+    mcp_facts f;
+    mcp_runtime_facts(env->rt, &f);
     const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(args, "timeout");
     if (timeout && (!cJSON_IsNumber(timeout) || !isfinite(timeout->valuedouble) ||
                     timeout->valuedouble <= 0))
         return mcp_tool_fail("execute_code: argument 'timeout' must be a "
                              "number of seconds greater than 0");
+    if (timeout && f.available && timeout->valuedouble > f.max_timeout)
+        return mcp_tool_fail("execute_code: timeout %g s is over this server's "
+                             "maximum of %g s (setting max_timeout); ask for "
+                             "less, or split the work into shorter calls",
+                             timeout->valuedouble, f.max_timeout);
 
     runbox_exec_options opt = {0};
     opt.code = code;
@@ -339,8 +294,8 @@ static cJSON *mcp_execute_code(const mcp_tool_env *env, const cJSON *args)
     rc = t.session ? runbox_session_execute(t.session, &opt, &r)
                    : runbox_execute(t.ctx, &opt, &r);
     mcp_target_close(env, &t, rc);
-    const char *preface = rc == RUNBOX_EGONE ? MCP_GONE_NOTE : NULL;
-    cJSON *res = mcp_run_result(preface, &r);
+    const char *preface = rc == RUNBOX_EGONE ? MCP_GONE_NOTE : t.note;
+    cJSON *res = mcp_run_result(env, *preface ? preface : NULL, &r);
     runbox_result_clear(&r);
     return res;
 }
@@ -354,8 +309,24 @@ static cJSON *mcp_install_package(const mcp_tool_env *env, const cJSON *args)
         !mcp_arg_string(args, "package", 1, &spec, why, sizeof why) ||
         !mcp_arg_string(args, "session", 0, &session, why, sizeof why))
         return mcp_tool_fail("install_package: %s", why);
+    if (env->has_nul)
+        return mcp_tool_fail(MCP_NUL_REFUSAL, "install_package");
     if (runbox_package_spec_check(spec))
         return mcp_tool_fail("install_package: %s", runbox_error_last());
+    /* Without the network pip can only fail, slowly (retries): say so at
+     * once, whatever the backend. */
+    mcp_facts f;
+    mcp_runtime_facts(env->rt, &f);
+    if (f.available && !(f.caps & RUNBOX_CAP_INSTALL))
+        return mcp_tool_fail("install_package: the %s backend cannot install "
+                             "packages", f.backend);
+    if (f.available && !f.network)
+        return mcp_tool_fail("install_package: %s was not installed: the "
+                             "sandboxes of this server (%s backend) have no "
+                             "network, so pip could download nothing. To "
+                             "install packages, set network = on (runbox.ini "
+                             "[runbox] or [%s], or RUNBOX_NETWORK=on) and "
+                             "restart the server.", spec, f.backend, f.backend);
     if (!session)
         session = MCP_DEFAULT_SESSION;
 
@@ -377,19 +348,20 @@ static cJSON *mcp_install_package(const mcp_tool_env *env, const cJSON *args)
     rc = t.session ? runbox_session_install_opt(t.session, spec, &opt, &r)
                    : runbox_install_package_opt(t.ctx, spec, &opt, &r);
     mcp_target_close(env, &t, rc);
-    char preface[512];
+    char preface[1024];
     if (sessionless)
         snprintf(preface, sizeof preface, "This backend has no sessions: %s was "
                  "installed in a fresh sandbox, which only persists where the "
                  "backend keeps a package directory.\n", spec);
     else if (r.success)
-        snprintf(preface, sizeof preface, "Installed %s into session \"%s\"; "
+        snprintf(preface, sizeof preface, "%sInstalled %s into session \"%s\"; "
                  "pass \"session\": \"%s\" to execute_code to use it.\n",
-                 spec, session, session);
+                 t.note, spec, session, session);
     else
-        snprintf(preface, sizeof preface, "Installing %s into session \"%s\" "
-                 "failed.\n%s", spec, session, rc == RUNBOX_EGONE ? MCP_GONE_NOTE : "");
-    cJSON *res = mcp_run_result(preface, &r);
+        snprintf(preface, sizeof preface, "%sInstalling %s into session \"%s\" "
+                 "failed.\n%s", t.note, spec, session,
+                 rc == RUNBOX_EGONE ? MCP_GONE_NOTE : "");
+    cJSON *res = mcp_run_result(env, preface, &r);
     runbox_result_clear(&r);
     return res;
 }
@@ -425,11 +397,38 @@ static cJSON *mcp_get_environment(const mcp_tool_env *env, const cJSON *args)
     }
     mcp_json_repair_strings(o);
     char *text = cJSON_PrintUnformatted(o);
-    cJSON *res = text ? mcp_tool_result(text, strlen(text), o, 0) : NULL;
+    cJSON *res = text ? mcp_tool_result(text, strlen(text),
+                                        mcp_runtime_text_limit(env->rt), o, 0)
+                      : NULL;
     if (!text)
         cJSON_Delete(o);
     free(text);
     return res;
+}
+
+static cJSON *mcp_close_session(const mcp_tool_env *env, const cJSON *args)
+{
+    static const char *const allowed[] = {"session", NULL};
+    char why[512];
+    const char *session;
+    if (!mcp_args_known(args, allowed, why, sizeof why) ||
+        !mcp_arg_string(args, "session", 1, &session, why, sizeof why))
+        return mcp_tool_fail("close_session: %s", why);
+    int rc = mcp_runtime_session_close(env->rt, env->owner, session,
+                                       env->cancel, why, sizeof why);
+    if (rc && rc != RUNBOX_ENOTFOUND)
+        return mcp_tool_fail("close_session: %s", why);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "session", session);
+    cJSON_AddBoolToObject(o, "closed", rc == RUNBOX_OK);
+    char text[256];
+    if (rc == RUNBOX_OK)
+        snprintf(text, sizeof text, "Closed session \"%s\": its sandbox is "
+                 "gone; the name starts a fresh one when used again.\n", session);
+    else
+        snprintf(text, sizeof text, "No session named \"%s\" was open; nothing "
+                 "to close.\n", session);
+    return mcp_tool_result(text, strlen(text), sizeof text, o, 0);
 }
 
 cJSON *mcp_tools_call(const mcp_tool_env *env, const char *name,
@@ -441,5 +440,7 @@ cJSON *mcp_tools_call(const mcp_tool_env *env, const char *name,
         return mcp_install_package(env, arguments);
     if (!strcmp(name, "get_environment"))
         return mcp_get_environment(env, arguments);
+    if (!strcmp(name, "close_session"))
+        return mcp_close_session(env, arguments);
     return mcp_tool_fail("unknown tool %s", name);
 }

@@ -29,8 +29,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             continue;
         }
-        if (st == MCP_LINE_TOO_LONG)
+        if (st == MCP_LINE_TOO_LONG) {
+            /* Answered from its two ends: one line of JSON-RPC. */
+            const char *head, *tail;
+            size_t hl, tl;
+            mcp_line_dropped(&rd, &head, &hl, &tail, &tl);
+            FUZZ_CHECK(hl <= MCP_LINE_KEEP && tl <= MCP_LINE_KEEP);
+            char *error_line = mcp_jsonrpc_too_long(head, hl, tail, tl, 4096);
+            FUZZ_CHECK(error_line && !strchr(error_line, '\n'));
+            cJSON *e = cJSON_Parse(error_line);
+            FUZZ_CHECK(cJSON_IsObject(e) && cJSON_GetObjectItem(e, "error"));
+            cJSON_Delete(e);
+            free(error_line);
             continue;
+        }
         FUZZ_CHECK(len <= 4096 && strlen(line) <= len && !memchr(line, '\n', len));
         mcp_message msg;
         char *error_line = NULL;
@@ -39,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (msg.kind != MCP_MSG_RESPONSE)
                 FUZZ_CHECK(msg.method != NULL);
             mcp_message_clear(&msg);
-        } else {
-            FUZZ_CHECK(error_line && !strchr(error_line, '\n'));
+        } else if (error_line) { /* NULL: a notification, never answered */
+            FUZZ_CHECK(!strchr(error_line, '\n'));
             cJSON *e = cJSON_Parse(error_line);
             FUZZ_CHECK(cJSON_IsObject(e));
             cJSON_Delete(e);

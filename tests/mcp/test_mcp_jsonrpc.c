@@ -30,7 +30,8 @@ static cJSON *parse_reply(const char *reply)
 }
 
 /* Asserts reply is an error with code; id_json is the expected id as
- * JSON text ("null", "7", "\"a\""). */
+ * JSON text ("7", "\"a\""), or NULL when "id" must be left out (MCP ids
+ * are never null). */
 static void assert_error_reply(const char *reply, int code, const char *id_json)
 {
     cJSON *o = parse_reply(reply);
@@ -39,9 +40,16 @@ static void assert_error_reply(const char *reply, int code, const char *id_json)
     assert_null(cJSON_GetObjectItem(o, "result"));
     assert_int_equal(cJSON_GetObjectItem(e, "code")->valueint, code);
     assert_true(cJSON_IsString(cJSON_GetObjectItem(e, "message")));
-    char *id = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "id"));
-    assert_string_equal(id, id_json);
-    free(id);
+    cJSON *idv = cJSON_GetObjectItem(o, "id");
+    if (!id_json) {
+        if (idv)
+            fail_msg("an id where none may be: %s", reply);
+    } else {
+        assert_non_null(idv);
+        char *id = cJSON_PrintUnformatted(idv);
+        assert_string_equal(id, id_json);
+        free(id);
+    }
     cJSON_Delete(o);
 }
 
@@ -93,28 +101,105 @@ static void init_protocol(mcp_protocol *p)
 static void test_not_json(void **state)
 {
     (void)state;
-    expect_rejected("hello", MCP_PARSE_ERROR, "null");
-    expect_rejected("{\"jsonrpc\":\"2.0\",", MCP_PARSE_ERROR, "null");
+    expect_rejected("hello", MCP_PARSE_ERROR, NULL);
+    expect_rejected("{\"jsonrpc\":\"2.0\",", MCP_PARSE_ERROR, NULL);
+    /* Broken JSON whose id can still be read is answered with that id, so
+     * that the client does not wait for it forever. */
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} x",
-                    MCP_PARSE_ERROR, "null");
-    /* Not UTF-8: strings would be echoed back as invalid JSON text. */
+                    MCP_PARSE_ERROR, "1");
+    expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":\"q\",\"method\":\"ping\","
+                    "\"params\":{\"a\":", MCP_PARSE_ERROR, "\"q\"");
+    /* A nested "id" is not the request's. */
+    expect_rejected("{\"params\":{\"id\":5,\"x\":[", MCP_PARSE_ERROR, NULL);
+    /* Not UTF-8 in the id itself: the id is not the client's any more. */
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":\"\xff\",\"method\":\"ping\"}",
-                    MCP_PARSE_ERROR, "null");
-    /* Overlong encoding of '/' and a lone surrogate are not UTF-8 either. */
-    expect_rejected("{\"id\":\"\xc0\xaf\"}", MCP_PARSE_ERROR, "null");
-    expect_rejected("{\"id\":\"\xed\xa0\x80\"}", MCP_PARSE_ERROR, "null");
+                    MCP_INVALID_REQUEST, NULL);
 }
 
 static void test_not_an_object(void **state)
 {
     (void)state;
-    expect_rejected("42", MCP_INVALID_REQUEST, "null");
-    expect_rejected("\"ping\"", MCP_INVALID_REQUEST, "null");
-    expect_rejected("null", MCP_INVALID_REQUEST, "null");
+    expect_rejected("42", MCP_INVALID_REQUEST, NULL);
+    expect_rejected("\"ping\"", MCP_INVALID_REQUEST, NULL);
+    expect_rejected("null", MCP_INVALID_REQUEST, NULL);
     /* MCP 2025-06-18 removed batching: one Invalid Request, not an array. */
     expect_rejected("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]",
-                    MCP_INVALID_REQUEST, "null");
-    expect_rejected("[]", MCP_INVALID_REQUEST, "null");
+                    MCP_INVALID_REQUEST, NULL);
+    expect_rejected("[]", MCP_INVALID_REQUEST, NULL);
+}
+
+/* Strings that C cannot carry or that are no text: a request whose id can
+ * be read always gets an answer with it. */
+static void test_damaged_strings(void **state)
+{
+    (void)state;
+    /* Invalid UTF-8 (a stray byte, an overlong '/', an encoded surrogate)
+     * inside the arguments: Invalid params, with the id. */
+    expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+                    "\"params\":{\"name\":\"execute_code\",\"arguments\":{"
+                    "\"code\":\"print('\xff')\"}}}", MCP_INVALID_PARAMS, "7");
+    expect_rejected("{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"params\":"
+                    "{\"code\":\"\xc0\xaf\"},\"id\":\"late\"}",
+                    MCP_INVALID_PARAMS, "\"late\"");
+    expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\",\"params\":"
+                    "{\"x\":\"\xed\xa0\x80\"}}", MCP_INVALID_PARAMS, "9");
+    /* Lone surrogate escapes, high or low, anywhere in a string. */
+    expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+                    "\"params\":{\"name\":\"execute_code\",\"arguments\":{"
+                    "\"code\":\"x = '\\ud800'\"}}}", MCP_INVALID_PARAMS, "7");
+    expect_rejected("{\"jsonrpc\":\"2.0\",\"params\":{\"c\":\"\\udc00\\ud800\"},"
+                    "\"method\":\"ping\",\"id\":11}", MCP_INVALID_PARAMS, "11");
+    /* ... in the method: the request itself is unreadable. */
+    expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"pi\\ud800ng\"}",
+                    MCP_INVALID_REQUEST, "8");
+    expect_rejected("{\"id\":\"\xc0\xaf\"}", MCP_INVALID_REQUEST, NULL);
+    /* A notification is never answered, damaged or not. */
+    mcp_message m;
+    char *reply = (char *)"unset";
+    const char *note = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\","
+                       "\"params\":{\"a\":\"\\ud800\"}}";
+    assert_int_equal(mcp_jsonrpc_parse(&m, note, strlen(note), &reply), -1);
+    assert_null(reply);
+    /* A proper pair is one character, and \u0000 is flagged for the tools
+     * to refuse (a C string would end there). */
+    parse_ok(&m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":"
+                 "{\"s\":\"\\ud83d\\ude00\"}}");
+    assert_false(m.has_nul);
+    assert_string_equal(cJSON_GetObjectItem(m.params, "s")->valuestring,
+                        "\xf0\x9f\x98\x80");
+    mcp_message_clear(&m);
+    parse_ok(&m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":"
+                 "{\"s\":\"a\\u0000b\"}}");
+    assert_true(m.has_nul);
+    mcp_message_clear(&m);
+    parse_ok(&m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":"
+                 "{\"s\":\"a\\\\u0000b\"}}"); /* an escaped backslash */
+    assert_false(m.has_nul);
+    mcp_message_clear(&m);
+}
+
+/* A message over the limit is answered from its two ends. */
+static void test_too_long(void **state)
+{
+    (void)state;
+    /* The TypeScript SDK writes the id last, after a huge params. */
+    const char *tail = "xxxx\"}},\"jsonrpc\":\"2.0\",\"id\":42}";
+    char *line = mcp_jsonrpc_too_long("{\"method\":\"tools/call\",\"params\":{",
+                                      33, tail, strlen(tail), MCP_MAX_LINE);
+    assert_error_reply(line, MCP_INVALID_REQUEST, "42");
+    free(line);
+    /* Written first. */
+    const char *head = "{\"jsonrpc\":\"2.0\",\"id\":\"big\",\"method\":\"tools/call\","
+                       "\"params\":{\"arguments\":{\"code\":\"xxxx";
+    line = mcp_jsonrpc_too_long(head, strlen(head), "xx\"}}}", 6, MCP_MAX_LINE);
+    assert_error_reply(line, MCP_INVALID_REQUEST, "\"big\"");
+    free(line);
+    /* Only a nested id in sight: no id. */
+    tail = "xx\",\"id\":3}}}";
+    line = mcp_jsonrpc_too_long("{\"params\":{\"a\":\"", 16, tail, strlen(tail),
+                                MCP_MAX_LINE);
+    assert_error_reply(line, MCP_PARSE_ERROR, NULL);
+    free(line);
 }
 
 static void test_bad_envelope(void **state)
@@ -127,15 +212,15 @@ static void test_bad_envelope(void **state)
                     MCP_INVALID_REQUEST, "\"x\"");
     /* ids are strings or integers; anything else cannot be echoed. */
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"ping\"}",
-                    MCP_INVALID_REQUEST, "null");
+                    MCP_INVALID_REQUEST, NULL);
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"ping\"}",
-                    MCP_INVALID_REQUEST, "null");
+                    MCP_INVALID_REQUEST, NULL);
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"ping\"}",
-                    MCP_INVALID_REQUEST, "null");
+                    MCP_INVALID_REQUEST, NULL);
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",
-                    MCP_INVALID_REQUEST, "null");
+                    MCP_INVALID_REQUEST, NULL);
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}",
-                    MCP_INVALID_REQUEST, "null");
+                    MCP_INVALID_REQUEST, NULL);
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":42}",
                     MCP_INVALID_REQUEST, "5");
     expect_rejected("{\"jsonrpc\":\"2.0\",\"id\":5}", MCP_INVALID_REQUEST, "5");
@@ -281,6 +366,7 @@ static void test_initialize(void **state)
     (void)state;
     assert_string_equal(negotiate("2025-11-25"), "2025-11-25");
     assert_string_equal(negotiate("2025-06-18"), "2025-06-18");
+    assert_string_equal(negotiate("2025-03-26"), "2025-03-26"); /* SDK 1.11 */
     assert_string_equal(negotiate("2024-11-05"), "2024-11-05");
     /* Unknown (older or future) versions get our newest. */
     assert_string_equal(negotiate("2023-01-01"), mcp_protocol_versions[0]);
@@ -369,10 +455,11 @@ static void test_tools_list(void **state)
     route(&p, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}", &reply);
     cJSON *o = parse_reply(reply);
     cJSON *tools = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "result"), "tools");
-    assert_int_equal(cJSON_GetArraySize(tools), 3);
-    const char *names[] = {"execute_code", "install_package", "get_environment"};
-    const char *required[] = {"code", "package", NULL};
-    for (int i = 0; i < 3; i++) {
+    assert_int_equal(cJSON_GetArraySize(tools), 4);
+    const char *names[] = {"execute_code", "install_package", "get_environment",
+                           "close_session"};
+    const char *required[] = {"code", "package", NULL, "session"};
+    for (int i = 0; i < 4; i++) {
         cJSON *t = cJSON_GetArrayItem(tools, i);
         assert_string_equal(cJSON_GetObjectItem(t, "name")->valuestring, names[i]);
         assert_true(strlen(cJSON_GetObjectItem(t, "description")->valuestring) > 40);
@@ -387,11 +474,237 @@ static void test_tools_list(void **state)
             assert_string_equal(cJSON_GetArrayItem(req, 0)->valuestring, required[i]);
         else
             assert_null(req);
+        assert_true(cJSON_IsObject(cJSON_GetObjectItem(t, "annotations")));
         assert_true(mcp_schemas_known(names[i]));
     }
+    /* get_environment only reads; close_session destroys state. */
+    cJSON *env = cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 2), "annotations");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(env, "readOnlyHint")));
+    cJSON *close = cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 3), "annotations");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(close, "readOnlyHint")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(close, "destructiveHint")));
+    cJSON *exec = cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 0), "annotations");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(exec, "destructiveHint")));
     assert_false(mcp_schemas_known("run_code"));
     cJSON_Delete(o);
     free(reply);
+}
+
+/* ------------------------------------------------------------------ */
+/* Descriptions follow the backend                                     */
+/* ------------------------------------------------------------------ */
+static const char *const fake_languages[] = {"python", "bash", NULL};
+
+static void fake_facts(void *userdata, mcp_facts *f)
+{
+    const mcp_facts *want = userdata;
+    *f = *want;
+}
+
+/* tools/list and initialize as a client sees them for these facts. */
+static cJSON *listed(const mcp_facts *want, char **instructions)
+{
+    mcp_protocol p;
+    mcp_protocol_init(&p);
+    p.facts = fake_facts;
+    p.facts_userdata = (void *)want;
+    char *reply = NULL;
+    route(&p, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
+              "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{}}}", &reply);
+    cJSON *o = parse_reply(reply);
+    *instructions = strdup(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "result"),
+                                               "instructions")->valuestring);
+    cJSON_Delete(o);
+    free(reply);
+    route(&p, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}", &reply);
+    o = parse_reply(reply);
+    free(reply);
+    cJSON *tools = cJSON_DetachItemFromObject(cJSON_GetObjectItem(o, "result"),
+                                              "tools");
+    cJSON_Delete(o);
+    return tools;
+}
+
+static const char *description(cJSON *tools, int i)
+{
+    return cJSON_GetObjectItem(cJSON_GetArrayItem(tools, i), "description")->valuestring;
+}
+
+static void test_descriptions_follow_backend(void **state)
+{
+    (void)state;
+    mcp_facts f = {0};
+    f.available = 1;
+    strcpy(f.backend, "fake");
+    f.caps = RUNBOX_CAP_SESSIONS | RUNBOX_CAP_FILES | RUNBOX_CAP_INSTALL;
+    f.languages = fake_languages;
+    f.network = 0;
+    f.timeout = 30;
+    f.max_timeout = 120;
+    f.session_idle = 300;
+    f.max_sessions = 16;
+    char *instr;
+    cJSON *tools = listed(&f, &instr);
+    /* Files persist, variables do not; no network: install refuses. */
+    assert_non_null(strstr(description(tools, 0), "NOT variables"));
+    assert_non_null(strstr(description(tools, 0), "Network: off"));
+    assert_non_null(strstr(description(tools, 0), "at most 120 s"));
+    assert_non_null(strstr(description(tools, 0), "5 min"));
+    assert_non_null(strstr(description(tools, 1), "network = on"));
+    assert_non_null(strstr(instr, "network = on"));
+    assert_non_null(strstr(instr, "NOT variables"));
+    cJSON *props = cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(tools, 0), "inputSchema"), "properties");
+    cJSON *lang = cJSON_GetObjectItem(props, "language");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(lang, "enum")), 2);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(lang, "enum"), 1)->valuestring,
+                        "bash");
+    assert_string_equal(cJSON_GetObjectItem(lang, "default")->valuestring, "python");
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "timeout"),
+                                    "maximum")->valuedouble == 120);
+    cJSON *exec = cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 0), "annotations");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(exec, "openWorldHint")));
+    cJSON_Delete(tools);
+    free(instr);
+
+    /* A resident interpreter keeps variables; the network makes install
+     * usable. */
+    f.caps |= RUNBOX_CAP_INTERPRETER | RUNBOX_CAP_RICH_RESULTS;
+    f.network = 1;
+    tools = listed(&f, &instr);
+    assert_non_null(strstr(description(tools, 0), "variables, imports and functions"));
+    assert_null(strstr(description(tools, 0), "NOT variables"));
+    assert_non_null(strstr(description(tools, 0), "image content"));
+    assert_null(strstr(description(tools, 1), "refuses"));
+    assert_non_null(strstr(instr, "install_package adds"));
+    cJSON_Delete(tools);
+    free(instr);
+
+    /* No sessions at all. */
+    f.caps = RUNBOX_CAP_INSTALL;
+    tools = listed(&f, &instr);
+    assert_non_null(strstr(description(tools, 0), "no sessions"));
+    assert_non_null(strstr(instr, "no sessions"));
+    cJSON_Delete(tools);
+    free(instr);
+
+    /* A backend that cannot open says why. */
+    memset(&f, 0, sizeof f);
+    strcpy(f.error, "cannot open the docker backend: daemon down");
+    tools = listed(&f, &instr);
+    assert_non_null(strstr(description(tools, 0), "daemon down"));
+    assert_non_null(strstr(instr, "daemon down"));
+    cJSON_Delete(tools);
+    free(instr);
+}
+
+/* ------------------------------------------------------------------ */
+/* The text a model reads                                              */
+/* ------------------------------------------------------------------ */
+static void set_output(runbox_output *o, char c, size_t n)
+{
+    o->data = malloc(n + 1);
+    memset(o->data, c, n);
+    o->data[n] = '\0';
+    o->len = n;
+    o->total = n;
+}
+
+static char *model_text(const runbox_result *r, size_t limit)
+{
+    mcp_text t = {0};
+    mcp_text_for_model(&t, NULL, r, limit);
+    assert_false(t.failed);
+    assert_true(mcp_utf8_valid(t.data, t.len));
+    return t.data;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && !strcmp(s + n - k, tail);
+}
+
+static void test_text_keeps_the_end(void **state)
+{
+    (void)state;
+    /* print('y' * 200_000) then raise ValueError('the important error'). */
+    runbox_result r;
+    runbox_result_init(&r);
+    set_output(&r.out, 'y', 200001);
+    r.out.data[0] = 'H';          /* the first byte ... */
+    r.out.data[200000] = 'T';     /* ... and the last are both shown */
+    r.err.data = strdup("Traceback (most recent call last):\n  File \"<cell>\", "
+                        "line 2, in <module>\nValueError: the important error\n");
+    r.err.len = r.err.total = strlen(r.err.data);
+    r.error_name = strdup("ValueError");
+    r.error_value = strdup("the important error");
+    r.traceback = strdup("Traceback (most recent call last):\n  File \"<cell>\", "
+                         "line 2, in <module>\nValueError: the important error\n");
+    r.verdict = RUNBOX_VERDICT_ERROR;
+    r.exit_code = 1;
+    char *text = model_text(&r, 20000);
+    assert_true(strlen(text) <= 20000);
+    assert_true(strlen(text) > 15000); /* the room is used */
+    assert_non_null(strstr(text, "200001 bytes written"));
+    assert_non_null(strstr(text, "bytes left out here"));
+    assert_non_null(strstr(text, "\nHyyy"));
+    assert_non_null(strstr(text, "yyyT\n"));
+    assert_non_null(strstr(text, "--- error ---"));
+    assert_non_null(strstr(text, "ValueError: the important error"));
+    assert_non_null(strstr(text, "line 2, in <module>"));
+    assert_true(ends_with(text, "--- exit code 1 ---\n--- verdict: error ---\n"));
+    free(text);
+
+    /* Both streams huge, a small limit (raised to the minimum): the end is
+     * still whole. */
+    free(r.err.data);
+    set_output(&r.err, 'e', 500000);
+    text = model_text(&r, 10);
+    assert_true(strlen(text) <= MCP_MIN_TEXT);
+    assert_non_null(strstr(text, "ValueError: the important error"));
+    assert_non_null(strstr(text, "--- stderr: 500000 bytes written"));
+    assert_true(ends_with(text, "--- verdict: error ---\n"));
+    free(text);
+    runbox_result_clear(&r);
+}
+
+static void test_text_exit_details(void **state)
+{
+    (void)state;
+    runbox_result r;
+    runbox_result_init(&r);
+    r.verdict = RUNBOX_VERDICT_EXIT_NONZERO;
+    r.exit_code = 3;
+    char *text = model_text(&r, 20000);
+    assert_string_equal(text, "--- exit code 3 ---\n--- verdict: exit_nonzero ---\n");
+    free(text);
+    r.verdict = RUNBOX_VERDICT_SIGNALED;
+    r.exit_code = -1;
+    r.signal = 11;
+    text = model_text(&r, 20000);
+    assert_non_null(strstr(text, "killed by signal 11 (SIGSEGV)"));
+    assert_true(ends_with(text, "--- verdict: signaled ---\n"));
+    free(text);
+
+    /* A fine run that printed little: just the output. The main value of a
+     * final expression shows as Out:. */
+    runbox_result_clear(&r);
+    r.out.data = strdup("42\n");
+    r.out.len = r.out.total = 3;
+    text = model_text(&r, 20000);
+    assert_string_equal(text, "42\n");
+    free(text);
+    r.rich = calloc(1, sizeof *r.rich);
+    r.rich_count = 1;
+    r.rich[0].mime = strdup("text/plain");
+    r.rich[0].data = strdup("{'a': 1}");
+    r.rich[0].len = 8;
+    r.rich[0].is_main = 1;
+    text = model_text(&r, 20000);
+    assert_string_equal(text, "42\nOut: {'a': 1}\n");
+    free(text);
+    runbox_result_clear(&r);
 }
 
 static void test_tools_call_routing(void **state)
@@ -580,6 +893,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_not_json),
         cmocka_unit_test(test_not_an_object),
+        cmocka_unit_test(test_damaged_strings),
+        cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_bad_envelope),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_builders),
@@ -589,6 +904,9 @@ int main(void)
         cmocka_unit_test(test_notifications_never_answered),
         cmocka_unit_test(test_unknown_methods),
         cmocka_unit_test(test_tools_list),
+        cmocka_unit_test(test_descriptions_follow_backend),
+        cmocka_unit_test(test_text_keeps_the_end),
+        cmocka_unit_test(test_text_exit_details),
         cmocka_unit_test(test_tools_call_routing),
         cmocka_unit_test(test_cancel_routing),
         cmocka_unit_test(test_lines),
