@@ -10,6 +10,12 @@
 
 #include "runbox/runbox.h"
 
+/* Where runbox's own output goes (results, --json, listings): a private
+ * descriptor for the standard output the command was given, while fd 1 of
+ * the process points at stderr, so that nothing a backend prints can mix
+ * into it (runbox_reserve_stdout). Set by main before any command runs. */
+extern FILE *cli_out;
+
 /* Options every subcommand that opens a backend accepts. */
 typedef struct cli_common {
     const char *config_path; /* --config FILE */
@@ -28,13 +34,15 @@ runbox_config *cli_config(const cli_common *c);
  * so it is switched off. */
 runbox_config *cli_config_no_pool(const cli_common *c);
 /* Prints "runbox: <message>" for status to stderr; returns the exit code
- * for a failed call (2 for usage/config errors, 125 for backend errors). */
+ * for a failed call (cli_exit_status). */
 int cli_error(int status, const char *what);
-/* The exit status for a failed call's status: 2 for configuration, usage
- * and credentials, 125 for a backend failure. */
+/* The exit status for a failed call's status: 2 when the request itself
+ * was wrong (configuration, usage, credentials, no such backend, something
+ * the backend cannot do), 125 for a backend failure. */
 int cli_exit_status(int status);
-/* Installs handler (NULL: one that interrupts running executions) for
- * SIGINT and SIGTERM, and ignores SIGPIPE. */
+/* Installs handler (NULL: one that interrupts running executions on the
+ * first SIGINT/SIGTERM and exits at once, status 128+N, on the second)
+ * for SIGINT and SIGTERM, and ignores SIGPIPE. */
 void cli_handle_signals(void (*handler)(int));
 /* Parses a command line that takes only the common options, --help and
  * (when json is non-NULL) --json. Returns -1 to go on, else the exit

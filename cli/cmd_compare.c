@@ -58,7 +58,7 @@ static int cmp_parse(cmp_options *o, cli_common *common, const char **wanted, in
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(compare_help, stdout);
+            fputs(compare_help, cli_out);
             return 0;
         }
         /* -b takes a list here, so it is not the common single backend. */
@@ -153,8 +153,8 @@ int cli_compare(int argc, char **argv)
         fprintf(stderr, "runbox compare: interrupted; partial results\n");
         status = 130;
     }
-    cmp_print(stdout, &o, cols.v, cols.n);
-    fflush(stdout);
+    cmp_print(cli_out, &o, cols.v, cols.n);
+    fflush(cli_out);
     if (o.plot && cmp_plot(o.plot, cols.v, cols.n) && !status)
         status = 1;
     cmp_list_free(&cols);

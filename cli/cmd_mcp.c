@@ -153,6 +153,10 @@ int cli_mcp(int argc, char **argv)
     char config_error[RUNBOX_MESSAGE_SIZE] = "";
     if (!cfg)
         snprintf(config_error, sizeof config_error, "%s", runbox_error_last());
+    /* JSON-RPC goes out through runbox's own stdout: fd 1 is stderr, so
+     * a backend that prints cannot corrupt the protocol. */
+    fflush(cli_out);
+    opt.out_fd = runbox_reserve_stdout();
     int rc = mcp_server_main(cfg, config_error, &opt);
     if (token)
         sodium_memzero(token, strlen(token));

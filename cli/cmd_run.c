@@ -46,7 +46,7 @@ static int report(const runbox_result *r, int json)
     if (json) {
         char *text = NULL;
         if (runbox_result_to_json(&text, r) == RUNBOX_OK) {
-            printf("%s\n", text);
+            fprintf(cli_out, "%s\n", text);
             free(text);
         }
     } else if (r->verdict == RUNBOX_VERDICT_ERROR) {
@@ -73,7 +73,7 @@ int cli_run(int argc, char **argv)
             continue;
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(run_help, stdout);
+            fputs(run_help, cli_out);
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;
@@ -148,6 +148,8 @@ int cli_run(int argc, char **argv)
         status = cli_error(rc, NULL);
     else
         status = report(&r, json);
+    /* Also when the result is printed as JSON: a request the backend
+     * cannot serve (language, limit) is a usage error. */
     if (rc && rc != RUNBOX_ECANCELED && json)
         status = cli_exit_status(rc);
     runbox_result_clear(&r);
@@ -176,7 +178,7 @@ int cli_install(int argc, char **argv)
         if (c)
             continue;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(install_help, stdout);
+            fputs(install_help, cli_out);
             return 0;
         }
         if (!strcmp(argv[i], "--json")) {
@@ -212,7 +214,7 @@ int cli_install(int argc, char **argv)
         status = cli_error(rc, NULL);
     else {
         if (!json) {
-            fwrite(r.out.data ? r.out.data : "", 1, r.out.len, stdout);
+            fwrite(r.out.data ? r.out.data : "", 1, r.out.len, cli_out);
             fwrite(r.err.data ? r.err.data : "", 1, r.err.len, stderr);
         }
         status = report(&r, json);

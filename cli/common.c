@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -70,17 +71,25 @@ int cli_error(int status, const char *what)
 int cli_exit_status(int status)
 {
     /* A rejected or missing credential is fixed in the configuration, as
-     * a bad setting is; everything else is the backend failing. */
-    return status == RUNBOX_ECONFIG || status == RUNBOX_EINVAL ||
-                   status == RUNBOX_EAUTH
-               ? 2
-               : 125;
+     * a bad setting is; so is a backend name that does not exist or a
+     * request the backend cannot serve. Everything else is the backend
+     * failing. */
+    switch (status) {
+    case RUNBOX_ECONFIG:
+    case RUNBOX_EINVAL:
+    case RUNBOX_EAUTH:
+    case RUNBOX_ENOTFOUND:
+    case RUNBOX_EUNSUPPORTED:
+        return 2;
+    default:
+        return 125;
+    }
 }
 
 void cli_print_stream(void *ud, int stream, const char *data, size_t len)
 {
     (void)ud;
-    FILE *fp = stream == 1 ? stdout : stderr;
+    FILE *fp = stream == 1 ? cli_out : stderr;
     fwrite(data, 1, len, fp);
     fflush(fp);
 }
@@ -95,7 +104,7 @@ void cli_print_exception(const runbox_result *r)
     const char *tb = r->traceback && *r->traceback ? r->traceback : NULL;
     if (tb && r->err.data && memmem(r->err.data, r->err.len, tb, strlen(tb)))
         return;
-    fflush(stdout);
+    fflush(cli_out);
     if (tb) {
         fputs(tb, stderr);
         if (tb[strlen(tb) - 1] != '\n')
@@ -111,9 +120,14 @@ void cli_print_exception(const runbox_result *r)
     }
 }
 
+/* The first signal asks every run to stop (sandboxes are cleaned up); a
+ * second one means "now": the user gave up waiting, whatever a backend
+ * is doing. */
 static void cli_on_signal(int sig)
 {
-    (void)sig;
+    static volatile sig_atomic_t seen;
+    if (seen++)
+        _exit(128 + sig);
     runbox_interrupt();
 }
 
@@ -166,7 +180,7 @@ int cli_parse_common_only(cli_common *common, int argc, char **argv,
         if (c)
             continue;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(help, stdout);
+            fputs(help, cli_out);
             return 0;
         }
         if (json && !strcmp(argv[i], "--json")) {

@@ -34,19 +34,27 @@ static void usage(FILE *fp)
                 "`runbox <command> --help` describes each command.\n");
 }
 
+FILE *cli_out;
+
 int main(int argc, char **argv)
 {
+    /* Before anything can load a backend: fd 1 becomes stderr for the
+     * rest of the process, runbox's output keeps the real stdout. */
+    int out = runbox_reserve_stdout();
+    cli_out = out >= 0 ? fdopen(out, "w") : NULL;
+    if (!cli_out)
+        cli_out = stdout;
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
-        usage(stdout);
+        usage(cli_out);
         return 0;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("runbox %s\n", RUNBOX_VERSION_STRING);
+        fprintf(cli_out, "runbox %s\n", RUNBOX_VERSION_STRING);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

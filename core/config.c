@@ -18,6 +18,7 @@ const rb_core_key rb_core_keys[] = {
     {"open_files", RB_T_COUNT, "1024", RUNBOX_LIMIT_OPEN_FILES, "open file descriptors"},
     {"output_limit", RB_T_SIZE, "1m", RUNBOX_LIMIT_OUTPUT, "bytes kept per output stream"},
     {"network", RB_T_BOOL, "off", RUNBOX_LIMIT_NETWORK, "let the code reach the network"},
+    {"grace", RB_T_DURATION, "10", 0, "how long a backend may take to stop a run after its deadline or a cancel; then runbox gives up on the call (backend_failure)"},
     {"pass_env", RB_T_STRING, NULL, 0, "host environment variables passed to the code, comma-separated"},
     {"log", RB_T_STRING, "warn", 0, "log level: error, warn, info, debug"},
     {"pool_size", RB_T_COUNT, "0", 0, "fresh sandboxes kept started for one-shot runs (0 = no pool)"},
@@ -250,10 +251,19 @@ int rb_config_check_backend(const runbox_config *cfg, const runbox_backend *vt)
         for (const char *const *p = vt->config_keys; p && *p; p++)
             if (!strcmp(*p, k))
                 known = 1;
-        if (!known) {
+        const runbox_setting *s = rb_setting_find(vt, k);
+        const char *why = NULL;
+        if (s && rb_setting_value_check(s, e->value, &why))
+            return rb_fail(RUNBOX_ECONFIG, "%s: [%s] %s = '%s': %s (a %s)",
+                           e->origin, vt->name, k, e->value, why,
+                           rb_setting_type_name(s->type));
+        if (!known && !s) {
             rb_buf list = {0};
+            for (const runbox_setting *d = vt->settings; d && d->name; d++)
+                rb_buf_printf(&list, "%s%s", list.len ? ", " : "", d->name);
             for (const char *const *p = vt->config_keys; p && *p; p++)
-                rb_buf_printf(&list, "%s%s", list.len ? ", " : "", *p);
+                if (!rb_setting_find(vt, *p))
+                    rb_buf_printf(&list, "%s%s", list.len ? ", " : "", *p);
             for (const rb_core_key *c = rb_core_keys; c->name; c++)
                 if (rb_core_key_per_backend(c))
                     rb_buf_printf(&list, ", %s", c->name);

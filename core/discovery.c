@@ -73,7 +73,7 @@ static void rb_list_one(void *ud, const char *name, const char *path, int dup)
     info.capabilities = b->vt.capabilities;
     info.usable = 1;
     if (b->vt.probe) {
-        runbox_host_ctx h = {b->name, l->cfg};
+        runbox_host_ctx h = {b->name, &b->vt, l->cfg};
         rb_error_clear();
         if (b->vt.probe(&rb_host, &h) != RUNBOX_OK) {
             info.usable = 0;

@@ -53,7 +53,10 @@ static int rb_host_fail(runbox_host_ctx *h, int status, const char *fmt, ...)
 static const char *rb_host_config_get(runbox_host_ctx *h, const char *key)
 {
     const rb_entry *e = rb_config_lookup(h->cfg, h->backend, key);
-    return e ? e->value : NULL;
+    if (e)
+        return e->value;
+    const runbox_setting *s = rb_setting_find(h->vt, key);
+    return s ? s->default_value : NULL;
 }
 
 static int rb_host_config_error(runbox_host_ctx *h, const char *key,
@@ -73,8 +76,13 @@ static int rb_host_config_error(runbox_host_ctx *h, const char *key,
 static int rb_host_emit(runbox_exec_io *io, int stream, const void *data,
                         size_t len)
 {
-    if (stream != 1 && stream != 2)
+    if (!io || (stream != 1 && stream != 2))
         return RUNBOX_EINVAL;
+    pthread_mutex_lock(&io->lock);
+    if (!io->result) { /* the caller gave up on this call */
+        pthread_mutex_unlock(&io->lock);
+        return RUNBOX_OK;
+    }
     runbox_output *o = stream == 1 ? &io->result->out : &io->result->err;
     o->total += len;
     size_t keep = len;
@@ -82,33 +90,39 @@ static int rb_host_emit(runbox_exec_io *io, int stream, const void *data,
         keep = o->len < io->cap ? (size_t)(io->cap - o->len) : 0;
         o->truncated = 1;
     }
-    if (!keep)
-        return RUNBOX_OK;
-    char *p = realloc(o->data, o->len + keep + 1);
-    if (!p) {
+    char *p = keep ? realloc(o->data, o->len + keep + 1) : NULL;
+    if (keep && !p)
         o->truncated = 1;
-        return RUNBOX_OK;
+    if (p) {
+        memcpy(p + o->len, data, keep);
+        o->data = p;
+        o->len += keep;
+        o->data[o->len] = '\0';
+        /* Under the lock, so the caller never returns while its callback
+         * still runs. */
+        if (io->on_output)
+            io->on_output(io->userdata, stream, p + o->len - keep, keep);
     }
-    memcpy(p + o->len, data, keep);
-    o->data = p;
-    o->len += keep;
-    o->data[o->len] = '\0';
-    if (io->on_output)
-        io->on_output(io->userdata, stream, p + o->len - keep, keep);
+    pthread_mutex_unlock(&io->lock);
     return RUNBOX_OK;
 }
 
 static int rb_host_set_exception(runbox_exec_io *io, const char *name,
                                  const char *value, const char *traceback)
 {
-    io->exception_set = 1;
-    return rb_result_set_exception(io->result, name, value, traceback);
+    pthread_mutex_lock(&io->lock);
+    int rc = RUNBOX_OK;
+    if (io->result) {
+        io->exception_set = 1;
+        rc = rb_result_set_exception(io->result, name, value, traceback);
+    }
+    pthread_mutex_unlock(&io->lock);
+    return rc;
 }
 
-static int rb_host_add_rich(runbox_exec_io *io, const char *mime,
-                            const void *data, size_t len, int is_main)
+int rb_result_add_rich(runbox_result *r, const char *mime, const void *data,
+                       size_t len, int is_main)
 {
-    runbox_result *r = io->result;
     runbox_rich *p = realloc(r->rich, (r->rich_count + 1) * sizeof *p);
     if (!p)
         return RUNBOX_ENOMEM;
@@ -129,9 +143,30 @@ static int rb_host_add_rich(runbox_exec_io *io, const char *mime,
     return RUNBOX_OK;
 }
 
+static int rb_host_add_rich(runbox_exec_io *io, const char *mime,
+                            const void *data, size_t len, int is_main)
+{
+    pthread_mutex_lock(&io->lock);
+    int rc = io->result ? rb_result_add_rich(io->result, mime, data, len, is_main)
+                        : RUNBOX_OK;
+    pthread_mutex_unlock(&io->lock);
+    return rc;
+}
+
+/* True at the deadline too: the core enforces the wall-clock limit even
+ * for a backend that does not watch req->deadline itself. */
 static int rb_host_cancelled(runbox_exec_io *io)
 {
-    return rb_interrupt_flag || (io && io->cancel && *io->cancel);
+    if (rb_interrupt_flag)
+        return 1;
+    if (!io)
+        return 0;
+    if (__atomic_load_n(&io->expired, __ATOMIC_SEQ_CST))
+        return 1;
+    pthread_mutex_lock(&io->lock);
+    int stop = io->detached || (io->cancel && *io->cancel);
+    pthread_mutex_unlock(&io->lock);
+    return stop;
 }
 
 const runbox_host rb_host = {
@@ -149,12 +184,18 @@ const runbox_host rb_host = {
     .set_exception = rb_host_set_exception,
     .add_rich = rb_host_add_rich,
     .cancelled = rb_host_cancelled,
+    .config_duration = rb_host_config_duration,
+    .config_size = rb_host_config_size,
+    .config_count = rb_host_config_count,
+    .config_bool = rb_host_config_bool,
+    .config_list = rb_host_config_list,
 };
 
 void rb_exec_io_init(runbox_exec_io *io, runbox_result *r,
                      const runbox_exec_options *opt, uint64_t cap)
 {
     memset(io, 0, sizeof *io);
+    pthread_mutex_init(&io->lock, NULL);
     io->result = r;
     io->cap = cap;
     if (opt) {
@@ -162,4 +203,19 @@ void rb_exec_io_init(runbox_exec_io *io, runbox_result *r,
         io->userdata = opt->userdata;
         io->cancel = opt->cancel;
     }
+}
+
+void rb_exec_io_detach(runbox_exec_io *io)
+{
+    pthread_mutex_lock(&io->lock);
+    io->result = NULL;
+    io->cancel = NULL;
+    io->on_output = NULL;
+    io->detached = 1;
+    pthread_mutex_unlock(&io->lock);
+}
+
+void rb_exec_io_fini(runbox_exec_io *io)
+{
+    pthread_mutex_destroy(&io->lock);
 }

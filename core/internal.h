@@ -111,23 +111,76 @@ char *rb_backend_names(const runbox_config *cfg);
 /* Does a backend with this name exist on disk? */
 int rb_backend_exists(const runbox_config *cfg, const char *name);
 
+/* ---- declared settings and claims (settings.c) ---- */
+const runbox_setting *rb_setting_find(const runbox_backend *vt, const char *key);
+int rb_setting_value_check(const runbox_setting *s, const char *value,
+                           const char **why);
+const char *rb_setting_type_name(int type);
+/* At load: every claimed capability has its slot; declared settings are
+ * well-formed. RUNBOX_EBACKEND naming path otherwise. */
+int rb_backend_claims_check(const runbox_backend *vt, const char *path);
+int rb_host_config_duration(runbox_host_ctx *h, const char *key, double *out);
+int rb_host_config_size(runbox_host_ctx *h, const char *key, uint64_t *out);
+int rb_host_config_count(runbox_host_ctx *h, const char *key, uint64_t *out);
+int rb_host_config_bool(runbox_host_ctx *h, const char *key, int *out);
+int rb_host_config_list(runbox_host_ctx *h, const char *key, char ***out);
+
 /* ---- host table (host.c) ---- */
 struct runbox_host_ctx {
     const char *backend;       /* borrowed from the loaded vtable */
+    const runbox_backend *vt;  /* the loaded (host-sized) vtable */
     const runbox_config *cfg;  /* borrowed, lives as long as the context */
 };
 extern const runbox_host rb_host;
 
+/* The sink of one running call. The backend reaches it from the sandbox's
+ * thread while the caller waits; when the caller gives up on the call,
+ * rb_exec_io_detach cuts it from the caller's result and cancel flag, so a
+ * backend that carries on writes into nothing. */
 struct runbox_exec_io {
-    runbox_result *result;
+    pthread_mutex_t lock;
+    runbox_result *result;     /* NULL once detached */
     uint64_t cap;              /* per-stream output cap, 0 = unlimited */
     runbox_output_cb on_output;
     void *userdata;
     const volatile int *cancel;
+    int expired;               /* the deadline passed (atomic) */
+    int detached;
     int exception_set;
 };
 void rb_exec_io_init(runbox_exec_io *io, runbox_result *r,
                      const runbox_exec_options *opt, uint64_t cap);
+void rb_exec_io_detach(runbox_exec_io *io);
+void rb_exec_io_fini(runbox_exec_io *io);
+
+/* ---- the sandbox's thread (worker.c) ---- */
+typedef struct rb_worker rb_worker;
+typedef void (*rb_job_fn)(void *arg);
+/* When the caller gives up on a call: grace seconds after the deadline
+ * (where *expired is set) or after it sees a cancel (runbox_interrupt or
+ * *cancel). */
+typedef struct rb_watch {
+    double deadline;            /* rb_now() time, 0 = none */
+    double grace;
+    const volatile int *cancel; /* or NULL */
+    int *expired;               /* or NULL */
+} rb_watch;
+enum { RB_WORKER_DONE = 0, RB_WORKER_ABANDONED = 1, RB_WORKER_BUSY = 2 };
+/* Starts the thread (every signal blocked). */
+int rb_worker_new(rb_worker **w);
+/* Runs fn(arg) on the worker and waits for it, or gives up as watch says
+ * (NULL: waits). On giving up, detach(arg) runs while the job cannot
+ * finish, and arg then belongs to the worker, which calls release(arg)
+ * when fn returns. RB_WORKER_BUSY: a call given up on earlier is still
+ * running; nothing was started. */
+int rb_worker_run(rb_worker *w, rb_job_fn fn, void *arg,
+                  void (*detach)(void *), void (*release)(void *),
+                  const rb_watch *watch);
+/* Runs fn(arg) as the worker's last job and lets the thread end; waits
+ * for it unless the worker is stuck in a call given up on (then fn runs
+ * whenever that call returns), or runbox_interrupt() was called and grace
+ * passed. Releases the caller's handle either way. */
+int rb_worker_finish(rb_worker *w, rb_job_fn fn, void *arg, double grace);
 
 /* ---- contexts and pools (context.c, pool.c) ---- */
 /* A one-shot sandbox made ahead of time (prestart) for a pool. */
@@ -146,6 +199,9 @@ void rb_pool_dispose(runbox_pool *p, void *sandbox);
 /* ---- results (result.c, traceback.c) ---- */
 int rb_result_set_exception(runbox_result *r, const char *name,
                             const char *value, const char *traceback);
+/* Appends a rich value (copies mime and data). */
+int rb_result_add_rich(runbox_result *r, const char *mime, const void *data,
+                       size_t len, int is_main);
 /* Fills error_* from a CPython traceback at the end of stderr. 1 if found. */
 int rb_result_parse_python_traceback(runbox_result *r);
 /* Turns verdict error with a SystemExit exception into the exit status

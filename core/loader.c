@@ -288,6 +288,11 @@ static int rb_load_file(const rb_loaded **out, const char *path,
                        "(name, open, close, sandbox_create, sandbox_destroy, "
                        "exec)", real);
     }
+    if ((rc = rb_backend_claims_check(&l->vt, real))) {
+        free(l);
+        dlclose(h);
+        return rc;
+    }
     if (expect_name && strcmp(l->vt.name, expect_name)) {
         rc = rb_fail(RUNBOX_EBACKEND, "backend %s calls itself '%s'; the file "
                      "must be named runbox-%s.so", real, l->vt.name,

@@ -205,8 +205,6 @@ RUNBOX_API int runbox_result_from_json(runbox_result *r, const char *json)
     cJSON_ArrayForEach(it, rich) {
         if (rc)
             break;
-        runbox_exec_io io;
-        rb_exec_io_init(&io, r, NULL, 0);
         const char *text = rb_jstr(it, "text"), *b64 = rb_jstr(it, "base64");
         void *data = NULL;
         size_t len = 0;
@@ -218,8 +216,8 @@ RUNBOX_API int runbox_result_from_json(runbox_result *r, const char *json)
             break;
         }
         if (data)
-            rb_host.add_rich(&io, rb_jstr(it, "mime"), data, len,
-                             rb_jbool(it, "main"));
+            rb_result_add_rich(r, rb_jstr(it, "mime"), data, len,
+                               rb_jbool(it, "main"));
         free(data);
     }
     r->execution_count = (int)rb_jnum_in(o, "execution_count", 0, RB_INT_RANGE, &bad);

@@ -115,6 +115,7 @@ static const runbox_backend docker_backend = {
                     RUNBOX_CAP_LIMIT_OPEN_FILES,
     .languages = docker_languages,
     .config_keys = docker_config_keys,
+    .settings = docker_settings,
     .secret_keys = docker_secret_keys,
     .probe = docker_probe,
     .open = docker_open,

@@ -59,6 +59,7 @@ typedef struct docker_config {
 } docker_config;
 
 extern const char *const docker_config_keys[];
+extern const runbox_setting docker_settings[]; /* docker_settings.c */
 
 /* Reads every key through host->config_get; RUNBOX_ECONFIG via
  * host->config_error on a bad value. Owns its strings. */

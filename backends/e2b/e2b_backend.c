@@ -35,6 +35,7 @@ static const char *const e2b_config_keys[] = {
     "api_key", "domain", "api_url", "sandbox_url", "template",
     "sandbox_timeout", "request_timeout", NULL};
 static const char *const e2b_secret_keys[] = {"api_key", NULL};
+extern const runbox_setting e2b_settings[]; /* e2b_settings.c */
 
 /* A configured key: set and not blank. */
 static const char *e2b_api_key(const runbox_host *host, runbox_host_ctx *h)
@@ -301,6 +302,7 @@ static const runbox_backend e2b_backend = {
                     RUNBOX_CAP_RICH_RESULTS,
     .languages = e2b_languages,
     .config_keys = e2b_config_keys,
+    .settings = e2b_settings,
     .secret_keys = e2b_secret_keys,
     .probe = e2b_probe,
     .open = e2b_open,

@@ -23,6 +23,7 @@
 #include "subprocess.h"
 
 static const char *const sp_languages[] = {"python", "bash", "sh", NULL};
+extern const runbox_setting sp_settings[]; /* subprocess_settings.c */
 static const char *const sp_config_keys[] = {
     "python", "isolation", "workdir", "user", "packages_dir", "index_url",
     NULL};
@@ -587,6 +588,7 @@ static const runbox_backend sp_vtable = {
                     RUNBOX_CAP_LIMIT_OPEN_FILES,
     .languages = sp_languages,
     .config_keys = sp_config_keys,
+    .settings = sp_settings,
     .secret_keys = NULL,
     .probe = sp_probe,
     .open = sp_open,

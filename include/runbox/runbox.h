@@ -69,7 +69,10 @@ const char *runbox_error_last(void);
 /* ------------------------------------------------------------------ */
 /* A zero field means "no limit of this kind". */
 typedef struct runbox_limits {
-    double wall_seconds;    /* whole-run deadline, enforced by runbox */
+    double wall_seconds;    /* whole-run deadline, enforced by runbox: at
+                               the deadline the backend is told to stop;
+                               one that has not stopped `grace` seconds
+                               later is given up on (backend_failure) */
     double cpu_seconds;     /* CPU time of the code */
     uint64_t memory_bytes;  /* memory (address space or cgroup limit) */
     uint32_t processes;     /* processes/threads the code may have */
@@ -230,6 +233,27 @@ typedef void (*runbox_config_entry_cb)(void *userdata, const char *key,
                                        const char *origin);
 void runbox_config_foreach(const runbox_config *cfg, runbox_config_entry_cb cb,
                            void *userdata);
+/* One setting as `runbox config` shows it. Strings are borrowed for the
+ * duration of the callback. */
+typedef struct runbox_setting_info {
+    const char *key;           /* "timeout", "docker.image" */
+    const char *value;         /* effective value, secrets masked; NULL =
+                                  unset and no default */
+    const char *origin;        /* "runbox.ini:3", "environment DOCKER_HOST",
+                                  "command line", "default", "unset" */
+    const char *default_value; /* NULL when there is none */
+    const char *type;          /* "string", "duration", "size", "count",
+                                  "bool", "list", "limit" */
+    const char *doc;           /* one line, "" when the backend gave none */
+    int secret;
+} runbox_setting_info;
+typedef void (*runbox_setting_cb)(void *userdata, const runbox_setting_info *s);
+/* Calls cb for every setting of backend (loading it): those it declares,
+ * with their defaults, whether set or not, then limits set in its section;
+ * backend NULL: the core's own settings. RUNBOX_ENOTFOUND and the loader's
+ * errors for a backend that cannot be loaded. */
+int runbox_config_describe(const runbox_config *cfg, const char *backend,
+                           runbox_setting_cb cb, void *userdata);
 /* Checks every backend section present against the keys that backend
  * declares (loading it); runbox_context_new checks only the chosen one. */
 int runbox_config_validate_all(const runbox_config *cfg);
@@ -261,7 +285,9 @@ const char *const *runbox_context_languages(const runbox_context *ctx);
 
 /* Called with output as the code produces it, before any cap is applied to
  * the stored copy (the callback sees at most the cap too). stream is 1 for
- * stdout, 2 for stderr. Runs on the executing thread. */
+ * stdout, 2 for stderr. Runs on the sandbox's thread (one runbox starts per
+ * sandbox) while the calling thread waits in the call; never after the
+ * call returned, never concurrently with itself for one run. */
 typedef void (*runbox_output_cb)(void *userdata, int stream, const char *data,
                                  size_t len);
 
@@ -312,6 +338,17 @@ int runbox_package_spec_check(const char *spec);
 void runbox_interrupt(void);
 /* Non-zero once runbox_interrupt() was called. */
 int runbox_interrupted(void);
+
+/* Keeps the process's standard output for the application: moves it to a
+ * private descriptor (close-on-exec, above 2) and points fd 1 at stderr,
+ * so that whatever a backend, a library it uses or a child it starts
+ * writes to fd 1 or stdout lands on stderr instead of in the
+ * application's output. Write the application's own output (results,
+ * JSON, a protocol) to the returned descriptor, e.g. through
+ * fdopen(fd, "w"). Call it early, before loading backends. Returns the
+ * same descriptor on every call, or -1 with errno when fd 1 was not open.
+ * Thread-safe. */
+int runbox_reserve_stdout(void);
 
 /* ------------------------------------------------------------------ */
 /* Sessions: one sandbox kept across executions.                       */

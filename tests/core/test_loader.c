@@ -188,9 +188,18 @@ static void test_backend_checks_the_host(void **state)
     assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_OK);
     h.struct_size = sizeof h + 64; /* a newer host with more members: fine */
     assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_OK);
-    h.struct_size = sizeof h - sizeof(void *);
-    assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_EABI);
+    /* An older host without the appended members: enough for a backend
+     * that needs only the base... */
+    h.struct_size = RUNBOX_HOST_BASE_SIZE;
+    assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_OK);
+    assert_false(RUNBOX_HOST_HAS(&h, config_size));
+    /* ...not for one that needs a newer member... */
+    assert_int_equal(runbox_host_require(&h, "x", RUNBOX_HOST_SIZE_TO(config_list),
+                                         why, sizeof why), RUNBOX_EABI);
     assert_true(tu_contains(why, "rebuild the backend"));
+    /* ...and shorter than the base is refused by everyone. */
+    h.struct_size = RUNBOX_HOST_BASE_SIZE - 1;
+    assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_EABI);
     h.struct_size = sizeof h;
     h.abi_version = RUNBOX_BACKEND_ABI + 1;
     assert_int_equal(runbox_host_check(&h, "x", why, sizeof why), RUNBOX_EABI);
