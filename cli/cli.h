@@ -68,5 +68,6 @@ int cli_config_cmd(int argc, char **argv);
 int cli_mcp(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_repl(int argc, char **argv);
+int cli_check(int argc, char **argv);
 
 #endif

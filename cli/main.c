@@ -22,6 +22,7 @@ static const struct {
     {"repl", cli_repl, "an interactive session in a terminal, printing values like a notebook"},
     {"mcp", NULL, "serve the python_executor tools over MCP on stdio"},
     {"compare", NULL, "measure the backends side by side on this machine"},
+    {"check", cli_check, "check that a backend keeps the contract (conformance kit)"},
 };
 
 static void usage(FILE *fp)

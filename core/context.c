@@ -359,7 +359,7 @@ static int rb_create(rb_sandbox *sb, int oneshot)
     runbox_context *c = sb->ctx;
     runbox_sandbox_opts so = {RUNBOX_BACKEND_ABI, sizeof so, oneshot,
                               c->limits, c->required,
-                              (const char *const *)c->env};
+                              (const char *const *)c->env, 0, 0};
     int rc = c->b->vt.sandbox_create(&sb->sandbox, c->state, &so);
     if (rc) {
         sb->sandbox = NULL;

@@ -75,6 +75,8 @@ runbox_config *cmp_config(const probe_options *o, const char *name,
         rc = runbox_config_set(cfg, "backend", name);
     if (!rc && o->timeout)
         rc = runbox_config_set(cfg, "timeout", o->timeout);
+    for (size_t i = 0; !rc && o->overrides && o->overrides[i]; i += 2)
+        rc = runbox_config_set(cfg, o->overrides[i], o->overrides[i + 1]);
     for (size_t i = 0; !rc && overrides && overrides[i]; i += 2)
         rc = runbox_config_set(cfg, overrides[i], overrides[i + 1]);
     if (rc) {

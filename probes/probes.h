@@ -80,6 +80,9 @@ typedef struct probe_options {
     const char *config_path; /* --config FILE or NULL */
     const char *timeout;     /* -t SECONDS or NULL */
     int progress;            /* stderr is a terminal */
+    const char *const *overrides; /* key, value, ..., NULL: applied to every
+                                     backend opened, before a probe's own;
+                                     or NULL */
 } probe_options;
 
 /* Sets a cell (value and evidence are printf-style; evidence may be NULL). */

@@ -113,6 +113,12 @@ static void test_limit_verdicts_need_evidence(void **state)
     assert_true(tu_contains(r.message, "limit was probably reached"));
     runbox_context_free(ctx);
 
+    /* A limit it declares no capability for is refused before any call. */
+    runbox_config *cfg = tu_config("backend=fake", "processes=10", NULL);
+    assert_int_equal(runbox_context_new(&ctx, cfg), RUNBOX_EUNSUPPORTED);
+    assert_true(tu_contains(runbox_error_last(), "cannot enforce this limit"));
+    runbox_config_free(cfg);
+
     ctx = tu_context("fake", "memory=0", NULL);
     assert_int_equal(tu_run(ctx, "memerror", &r), RUNBOX_OK);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
