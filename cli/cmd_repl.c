@@ -104,9 +104,9 @@ static void repl_print_results(const runbox_result *res)
     for (size_t i = 0; i < res->rich_count; i++) {
         const runbox_rich *x = &res->rich[i];
         if (x->is_main && !strcmp(x->mime, "text/plain")) {
-            fwrite(x->data, 1, x->len, stdout);
+            fwrite(x->data, 1, x->len, cli_out);
             if (!x->len || x->data[x->len - 1] != '\n')
-                fputc('\n', stdout);
+                fputc('\n', cli_out);
         } else if (strncmp(x->mime, "text/", 5) || !x->is_main) {
             /* A figure or another value a terminal cannot show. */
             int main_text = 0;
@@ -115,10 +115,10 @@ static void repl_print_results(const runbox_result *res)
                              !strcmp(res->rich[j].mime, "text/plain") &&
                              res->rich[j].is_main == x->is_main;
             if (!main_text || !x->is_main)
-                printf("[%s, %zu bytes]\n", x->mime, x->len);
+                fprintf(cli_out, "[%s, %zu bytes]\n", x->mime, x->len);
         }
     }
-    fflush(stdout);
+    fflush(cli_out);
 }
 
 static void repl_execute(repl *r, const char *code)
@@ -134,7 +134,7 @@ static void repl_execute(repl *r, const char *code)
     int rc = runbox_session_execute(r->session, &opt, &res);
     repl_running = 0;
     (void)rc; /* a failed call is reported through the result's verdict */
-    fflush(stdout);
+    fflush(cli_out);
     repl_print_results(&res);
     if (res.verdict == RUNBOX_VERDICT_ERROR)
         cli_print_exception(&res);
@@ -168,15 +168,15 @@ static int repl_command(repl *r, const char *line)
         if (rc)
             cli_error(rc, "could not describe the sandbox");
         else
-            printf("%s\n", json);
+            fprintf(cli_out, "%s\n", json);
         free(json);
     } else if (!strcmp(cmd, "help")) {
-        fputs(repl_help, stdout);
+        fputs(repl_help, cli_out);
     } else {
         fprintf(stderr, "unknown command %s: :reset, :env, :quit, :help\n",
                 line);
     }
-    fflush(stdout);
+    fflush(cli_out);
     return 0;
 }
 
@@ -235,6 +235,9 @@ static void repl_drain_wake(void)
 static void repl_loop_tty(repl *r)
 {
     rl_catch_signals = 0; /* our handlers, not libedit's */
+    /* The prompt and the echo belong with runbox's output, not with fd 1
+     * (stderr since runbox_reserve_stdout). */
+    rl_outstream = cli_out;
     using_history();
     int installed = 0;
     for (;;) {
@@ -254,8 +257,8 @@ static void repl_loop_tty(repl *r)
             repl_sigint = 0;
             rl_callback_handler_remove();
             installed = 0;
-            fputs("\nKeyboardInterrupt\n", stdout);
-            fflush(stdout);
+            fputs("\nKeyboardInterrupt\n", cli_out);
+            fflush(cli_out);
             r->len = 0;
             continue;
         }
@@ -269,7 +272,7 @@ static void repl_loop_tty(repl *r)
         char *line = repl_got;
         repl_got = NULL;
         if (!line) { /* Ctrl-D */
-            fputc('\n', stdout);
+            fputc('\n', cli_out);
             break;
         }
         int end = repl_line(r, line);
