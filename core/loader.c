@@ -1,7 +1,8 @@
 /* Finds backends (runbox-<name>.so) and loads them behind the ABI checks.
  *
  * Search order: RUNBOX_BACKEND_PATH, the config's backend_path, the build
- * tree, <libdir>/runbox/backends next to this library, the configured
+ * tree (only for the library of that build tree, never for an installed
+ * one), <libdir>/runbox/backends next to this library, the configured
  * install directory. Never the current directory: a sandboxing
  * tool must not run code that happens to lie where it was started. Each
  * backend is loaded once per process and never unloaded, so vtables and
@@ -21,6 +22,9 @@
 #ifndef RUNBOX_BUILD_BACKEND_DIR
 #define RUNBOX_BUILD_BACKEND_DIR ""
 #endif
+#ifndef RUNBOX_BUILD_LIBRARY_DIR
+#define RUNBOX_BUILD_LIBRARY_DIR ""
+#endif
 #ifndef RUNBOX_INSTALL_BACKEND_SUBDIR
 #define RUNBOX_INSTALL_BACKEND_SUBDIR "runbox/backends"
 #endif
@@ -39,13 +43,14 @@ static size_t rb_registry_count;
 typedef void (*rb_dir_cb)(void *ud, const char *dir);
 
 /* Calls cb once per distinct directory: the same folder reached twice
- * (RUNBOX_BACKEND_PATH naming the build tree) is not a duplicate. */
+ * (RUNBOX_BACKEND_PATH naming the build tree) is not a duplicate. Any
+ * number of folders: the identities seen grow as needed. */
 typedef struct rb_dirs_seen {
     rb_dir_cb cb;
     void *ud;
-    dev_t dev[16];
-    ino_t ino[16];
-    int n;
+    dev_t *dev;
+    ino_t *ino;
+    size_t n, cap;
 } rb_dirs_seen;
 
 /* Same folder = same device and inode: one stat, where realpath would
@@ -69,14 +74,53 @@ static void rb_visit_once(rb_dirs_seen *v, const char *dir)
     ino_t ino;
     if (rb_dir_identity(dir, &dev, &ino))
         return;
-    for (int i = 0; i < v->n; i++)
+    for (size_t i = 0; i < v->n; i++)
         if (v->dev[i] == dev && v->ino[i] == ino)
             return;
-    if (v->n < 16) {
-        v->dev[v->n] = dev;
-        v->ino[v->n++] = ino;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        dev_t *d = realloc(v->dev, cap * sizeof *d);
+        if (d)
+            v->dev = d;
+        ino_t *i = d ? realloc(v->ino, cap * sizeof *i) : NULL;
+        if (i)
+            v->ino = i;
+        if (!d || !i)
+            return; /* out of memory: better skip a folder than list it twice */
+        v->cap = cap;
     }
+    v->dev[v->n] = dev;
+    v->ino[v->n++] = ino;
     v->cb(v->ud, dir);
+}
+
+/* The folder of the runbox library this code runs in, or "". */
+static void rb_library_dir(char *dir, size_t size)
+{
+    Dl_info info;
+    dir[0] = '\0';
+    if (dladdr((void *)rb_library_dir, &info) && info.dli_fname) {
+        snprintf(dir, size, "%s", info.dli_fname);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            dir[0] = '\0';
+    }
+}
+
+/* Is dir the build tree's library folder? Only a runbox run from its
+ * build tree searches the build tree's backends: an installed one must
+ * not load whatever a later build leaves at that absolute path, nor see
+ * its own installed backends as duplicates of the build's. */
+static int rb_is_build_library_dir(const char *dir)
+{
+    dev_t d1, d2;
+    ino_t i1, i2;
+    return RUNBOX_BUILD_LIBRARY_DIR[0] && dir[0] &&
+           !rb_dir_identity(dir, &d1, &i1) &&
+           !rb_dir_identity(RUNBOX_BUILD_LIBRARY_DIR, &d2, &i2) &&
+           d1 == d2 && i1 == i2;
 }
 
 static void rb_each_search_dir(const runbox_config *cfg, rb_dir_cb cb, void *ud)
@@ -98,21 +142,19 @@ static void rb_each_search_dir(const runbox_config *cfg, rb_dir_cb cb, void *ud)
                 rb_visit_once(v, d);
         free(copy);
     }
-    if (RUNBOX_BUILD_BACKEND_DIR[0])
+    char libdir[PATH_MAX];
+    rb_library_dir(libdir, sizeof libdir);
+    if (RUNBOX_BUILD_BACKEND_DIR[0] && rb_is_build_library_dir(libdir))
         rb_visit_once(v, RUNBOX_BUILD_BACKEND_DIR);
     /* Next to this library: an installed tree found wherever it was put. */
-    Dl_info info;
-    if (dladdr((void *)rb_each_search_dir, &info) && info.dli_fname) {
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", info.dli_fname);
-        char *slash = strrchr(dir, '/');
-        if (slash) {
-            snprintf(slash, sizeof dir - (size_t)(slash - dir), "/%s",
-                     RUNBOX_INSTALL_BACKEND_SUBDIR);
-            rb_visit_once(v, dir);
-        }
+    if (libdir[0]) {
+        char dir[PATH_MAX + 64];
+        snprintf(dir, sizeof dir, "%s/%s", libdir, RUNBOX_INSTALL_BACKEND_SUBDIR);
+        rb_visit_once(v, dir);
     }
     rb_visit_once(v, RUNBOX_INSTALL_BACKEND_DIR);
+    free(v->dev);
+    free(v->ino);
     free(v);
 }
 

@@ -12,6 +12,9 @@ if [ "$mode" = sanitize ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# As a real prefix is: the sandbox's init runs as another user, who must
+# reach it (mktemp makes the folder 0700).
+chmod 755 "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
@@ -41,6 +44,11 @@ echo "$out" | grep -q '"verdict":"ok"' || fail "verdict: $out"
 # The installed command finds the installed backends by itself.
 env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" backends | grep -q "^subprocess *usable" \
   || fail "installed runbox does not list the installed subprocess backend"
-env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" run -b subprocess 'print(40 + 2)' | grep -qx 42 \
+env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" run -b subprocess "print(40 + 2)" | grep -qx 42 \
   || fail "installed runbox cannot run code"
+# ...and only those: not the build tree's (an absolute path of a build
+# that may not exist any more), so none is reported as a duplicate.
+listing=$(env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" backends)
+! echo "$listing" | grep -q "duplicate" || fail "installed runbox reports duplicates: $listing"
+! echo "$listing" | grep -qF "$build/" || fail "installed runbox searches the build tree: $listing"
 echo "install: 1 passed, 0 failed"

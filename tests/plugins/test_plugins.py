@@ -151,6 +151,21 @@ class Claims(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
 
 
+class Search(unittest.TestCase):
+    def test_many_backend_folders_are_each_searched_once(self):
+        import shutil
+        with tempfile.TemporaryDirectory() as d:
+            dirs = [os.path.join(d, "f%02d" % i) for i in range(20)]
+            for x in dirs:
+                os.mkdir(x)
+            shutil.copy(so("newer"), dirs[18])
+            path = ":".join(dirs + [dirs[18], dirs[18] + "/"])
+            p = runbox("backends", RUNBOX_BACKEND_PATH=path)
+            out = p.stdout.decode()
+            self.assertEqual(out.count("runbox-newer.so"), 1, out)
+            self.assertNotIn("duplicate", out)
+
+
 class Mcp(unittest.TestCase):
     """The MCP server stays in charge with a backend that hangs."""
 
