@@ -288,7 +288,9 @@ static void repl_loop_plain(repl *r)
 {
     char *line = NULL;
     size_t cap = 0;
-    for (;;) {
+    /* repl_quit is checked before reading too: a SIGTERM that came while
+     * an input ran has cancelled it, and must not wait for more input. */
+    while (!repl_quit) {
         errno = 0;
         ssize_t n = getline(&line, &cap, stdin);
         if (repl_quit)

@@ -155,9 +155,10 @@ static int docker_interp_stop_container(docker_sandbox *sb)
     return docker_container_kill(&sb->conn, sb->run_id, "KILL");
 }
 
-void docker_interp_close(docker_sandbox *sb)
+/* Ends the attach stream and state of one interpreter (a session's, or
+ * the one-shot run's own local one). */
+static void docker_interp_release(docker_interp *di)
 {
-    docker_interp *di = &sb->interp;
     if (!di->running)
         return;
     docker_hijack_close(&di->hj);
@@ -165,6 +166,11 @@ void docker_interp_close(docker_sandbox *sb)
     free(di->exec_id);
     di->exec_id = NULL;
     di->running = 0;
+}
+
+void docker_interp_close(docker_sandbox *sb)
+{
+    docker_interp_release(&sb->interp);
 }
 
 void docker_interp_lost(docker_sandbox *sb)
@@ -303,7 +309,7 @@ int docker_interp_exec(docker_sandbox *sb, const runbox_exec_request *req,
     }
     if (!session) {
         int ended = c.ended;
-        docker_interp_close(sb);
+        docker_interp_release(di); /* the local one: sb->interp is unused */
         if (rc == RUNBOX_OK && c.stream->done && c.stopped == DOCKER_STOP_NONE) {
             out->execution_count = di->stream.execution_count;
             docker_outcome(sb, req, end, out);
