@@ -89,7 +89,7 @@ export async function e2bStats() {
 }
 
 export async function e2bSandboxes() {
-  const r = await fetch(`${e2b.api}/sandboxes`, { headers: { 'X-API-KEY': e2b.key } });
+  const r = await fetch(`${e2b.api}/v2/sandboxes`, { headers: { 'X-API-KEY': e2b.key } });
   return r.json();
 }
 

@@ -237,6 +237,13 @@ async function sdkClient() {
     assert.equal(r.structuredContent.stdout, '42\n');
     assert.equal(r.structuredContent.backend, backend);
 
+    // The value of a final expression, where the backend reports it.
+    if (/rich-results|rich_results/.test(caps)) {
+      r = await client.callTool({ name: 'execute_code', arguments: { code: 'x = 41\nprint("hi")\nx + 1' } });
+      assert.equal(text(r), 'hi\nOut: 42\n');
+      assert.ok(r.structuredContent.results.some((x) => x.main && x.text === '42'));
+    }
+
     r = await client.callTool({ name: 'execute_code', arguments: { code: 'x = 1\n1/0' } });
     assert.equal(r.isError, true, text(r));
     assert.match(text(r), /ZeroDivisionError/);
@@ -454,10 +461,10 @@ async function sdkClient() {
 async function sessionLimits() {
   const workdir = newWorkdir();
   let stderr = '';
-  const connect = async (idle) => {
+  const connect = async (idle, env = {}) => {
     const transport = new StdioClientTransport({
       command: cli, args: ['mcp', '-b', backend],
-      env: serverEnv(backend, workdir, { RUNBOX_SESSION_IDLE: idle }), stderr: 'pipe',
+      env: serverEnv(backend, workdir, { RUNBOX_SESSION_IDLE: idle, ...env }), stderr: 'pipe',
     });
     stderr = '';
     transport.stderr.on('data', (d) => (stderr += d));
@@ -482,6 +489,20 @@ async function sessionLimits() {
       session: 'idle', code: 'import os; print(os.path.exists("f.txt"))' } });
     assert.match(text(r), /closed after being unused/);
     assert.match(text(r), /False/);
+    await c.client.close();
+
+    // The settings: a smaller text limit and timeout maximum.
+    c = await connect('0', { RUNBOX_MCP_TEXT_LIMIT: '3000', RUNBOX_MAX_TIMEOUT: '90' });
+    r = await c.client.callTool({ name: 'execute_code', arguments: {
+      code: 'import sys\nprint("o" * 50000)\nprint("e" * 50000, file=sys.stderr)\nsys.exit(4)' } });
+    assert.ok(text(r).length <= 3000, `text length ${text(r).length} over mcp_text_limit`);
+    assert.match(text(r), /--- stdout: 50001 bytes written/);
+    assert.match(text(r), /--- stderr: 50001 bytes written/);
+    assert.match(text(r), /--- exit code 4 ---\n--- verdict: exit_nonzero[^\n]*---\n$/);
+    r = await c.client.callTool({ name: 'execute_code', arguments: { code: 'print(1)', timeout: 91 } });
+    assert.match(text(r), /maximum of 90 s/);
+    r = await c.client.callTool({ name: 'execute_code', arguments: { code: 'print(1)', timeout: 90 } });
+    assert.equal(r.isError, false, text(r));
     await c.client.close();
 
     if (backend !== 'docker') { // 17 containers would cost half a minute
