@@ -45,7 +45,9 @@ typedef struct sp_box_spawn_opts {
     int nfds;                  /* <= 8 */
     int network;               /* 0: own network namespace (loopback only) */
     int packages_rw;           /* packages_dir writable for this process */
-    uint64_t cpu_seconds, as_bytes, nproc, fsize_bytes, nofile; /* 0 = none */
+    uint64_t cpu_seconds, as_bytes, nproc, fsize_bytes, nofile; /* 0 = none;
+        cpu_seconds: the process is SIGKILLed when its exact CPU clock
+        reaches it (the processes it starts: RLIMIT_CPU at twice that) */
 } sp_box_spawn_opts;
 
 /* Starts a process; *pid is its pid inside the sandbox. Returns once it
@@ -57,8 +59,10 @@ int sp_box_spawn(sp_box *b, const sp_box_spawn_opts *o, int *pid, char *err,
 int sp_box_fd(const sp_box *b);
 /* Reads what init sent without blocking; -EPIPE when init is gone. */
 int sp_box_pump(sp_box *b);
-/* 1 and the wait status and cpu time when pid has ended (consumed). */
-int sp_box_exited(sp_box *b, int pid, int *status, double *cpu_seconds);
+/* 1 and the wait status and cpu time when pid has ended (consumed);
+ * *cpu_limit_hit (may be NULL) says init killed it at its CPU limit. */
+int sp_box_exited(sp_box *b, int pid, int *status, double *cpu_seconds,
+                  int *cpu_limit_hit);
 
 /* Kills every process of the sandbox except init and keep (0 = none) and
  * waits until they are gone (bounded: init gives up after 5 s). Returns

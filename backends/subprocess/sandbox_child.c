@@ -69,8 +69,8 @@ static void sbx_limit(int resource, uint64_t value)
     if (!value)
         return;
     struct rlimit rl = {value, value};
-    if (resource == RLIMIT_CPU) /* SIGXCPU first, SIGKILL a second later */
-        rl.rlim_max = value + 1;
+    if (resource == RLIMIT_CPU) /* a backstop: init watches the exact clock */
+        rl.rlim_cur = rl.rlim_max = 2 * value + 1;
     setrlimit(resource, &rl);
 }
 

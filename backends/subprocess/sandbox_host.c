@@ -53,7 +53,7 @@ struct sp_box {
     int has_cgroup;
     sp_cgroup cg;
     int gone;         /* init ended or stopped answering */
-    struct { int pid, status; double cpu; } exited[SP_BOX_MAX_EXITED];
+    struct { int pid, status, cpu_hit; double cpu; } exited[SP_BOX_MAX_EXITED];
     int nexited;
 };
 
@@ -137,6 +137,7 @@ static void sp_box_stash(sp_box *b, const sbx_reply *r)
     b->exited[b->nexited].pid = r->pid;
     b->exited[b->nexited].status = r->status;
     b->exited[b->nexited].cpu = (double)r->cpu_usec / 1e6;
+    b->exited[b->nexited].cpu_hit = r->err == 1;
     b->nexited++;
 }
 
@@ -421,12 +422,15 @@ int sp_box_pump(sp_box *b)
     }
 }
 
-int sp_box_exited(sp_box *b, int pid, int *status, double *cpu_seconds)
+int sp_box_exited(sp_box *b, int pid, int *status, double *cpu_seconds,
+                  int *cpu_limit_hit)
 {
     for (int i = 0; i < b->nexited; i++)
         if (b->exited[i].pid == pid) {
             *status = b->exited[i].status;
             *cpu_seconds = b->exited[i].cpu;
+            if (cpu_limit_hit)
+                *cpu_limit_hit = b->exited[i].cpu_hit;
             b->exited[i] = b->exited[--b->nexited];
             return 1;
         }

@@ -32,6 +32,12 @@
 
 static int ctl = SBX_CTL_FD;
 static pid_t tracked[MAX_TRACKED];
+/* CPU limits of tracked processes, on their exact CPU clocks. */
+static struct {
+    clockid_t clock;
+    uint64_t limit_ns;
+    int hit;
+} cpu[MAX_TRACKED];
 static const char *packages;
 static struct sock_fprog filter;
 
@@ -60,9 +66,11 @@ static void sbx_reap(void)
         for (int i = 0; i < MAX_TRACKED; i++)
             if (tracked[i] == pid) {
                 tracked[i] = 0;
-                uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
-                               (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-                sbx_send(SBX_EXITED, pid, st, 0, cpu, NULL);
+                uint64_t us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+                              (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+                sbx_send(SBX_EXITED, pid, st, cpu[i].hit, us, NULL);
+                cpu[i].limit_ns = 0;
+                cpu[i].hit = 0;
                 break;
             }
 }
@@ -181,6 +189,10 @@ static void sbx_spawn_one(const sbx_spawn *req, size_t len, int *fds, int nfds)
     for (int i = 0; i < MAX_TRACKED; i++)
         if (!tracked[i]) {
             tracked[i] = pid;
+            cpu[i].hit = 0;
+            cpu[i].limit_ns = 0;
+            if (req->cpu_seconds && clock_getcpuclockid(pid, &cpu[i].clock) == 0)
+                cpu[i].limit_ns = req->cpu_seconds * 1000000000ull;
             break;
         }
     sbx_send(SBX_SPAWNED, pid, 0, 0, 0, NULL);
@@ -190,6 +202,28 @@ fail:
         close(fds[i]);
     free(vec);
     sbx_send(SBX_SPAWNED, 0, 0, err, 0, step);
+}
+
+/* Kills the processes past their CPU limit; returns the poll timeout
+ * until the next look (-1: no limit to watch). */
+static int sbx_check_cpu(void)
+{
+    int watch = 0;
+    for (int i = 0; i < MAX_TRACKED; i++) {
+        if (!tracked[i] || !cpu[i].limit_ns || cpu[i].hit)
+            continue;
+        struct timespec t;
+        if (clock_gettime(cpu[i].clock, &t) < 0)
+            continue;
+        uint64_t used = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+        if (used >= cpu[i].limit_ns) {
+            kill(tracked[i], SIGKILL);
+            cpu[i].hit = 1;
+        } else {
+            watch = 1;
+        }
+    }
+    return watch ? 10 : -1;
 }
 
 /* Receives one message and its descriptors; 0 at EOF. */
@@ -269,7 +303,7 @@ int main(void)
         return 1;
     for (;;) {
         struct pollfd pf[2] = {{ctl, POLLIN, 0}, {sfd, POLLIN, 0}};
-        if (poll(pf, 2, -1) < 0) {
+        if (poll(pf, 2, sbx_check_cpu()) < 0) {
             if (errno == EINTR)
                 continue;
             return 1;

@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#define SBX_PROTO_VERSION 1
+#define SBX_PROTO_VERSION 2
 #define SBX_MSG_MAX (256 * 1024) /* largest message (argv + env strings) */
 #define SBX_MAX_FDS 8            /* descriptors handed to one spawned process */
 #define SBX_CTL_FD 3             /* the socket's number in init */
@@ -56,7 +56,11 @@ typedef struct sbx_spawn {
     uint32_t argc, envc;     /* argv then env strings, NUL-terminated */
     uint32_t nfds;           /* attached descriptors become 0 .. nfds-1 */
     uint32_t pad;
-    /* Resource limits of the process (0 = leave unlimited). */
+    /* Resource limits of the process (0 = leave unlimited). cpu_seconds
+     * is enforced by init on the process's exact CPU clock (the kernel's
+     * RLIMIT_CPU samples ticks and can fire early on a busy machine);
+     * RLIMIT_CPU stays as a backstop at twice the limit for the
+     * processes it starts. */
     uint64_t cpu_seconds, as_bytes, nproc, fsize_bytes, nofile;
 } sbx_spawn;
 
@@ -69,7 +73,8 @@ typedef struct sbx_reply {
     uint32_t op;
     int32_t pid;        /* SPAWNED/EXITED: pid inside the sandbox */
     int32_t status;     /* EXITED: wait status; KILLED: processes left */
-    int32_t err;        /* errno of the failed step, 0 = done */
+    int32_t err;        /* errno of the failed step, 0 = done; EXITED:
+                           1 when init killed it at its CPU limit */
     uint64_t cpu_usec;  /* EXITED: user + system time of pid and what it reaped */
     char step[64];      /* READY/SPAWNED with err: the step that failed */
 } sbx_reply;

@@ -118,7 +118,7 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
 
     sp_watch w = {sp->sink, sp->sink_ud, 0};
     int wstatus = 0, ended = 0, out_open = 1, err_open = 1;
-    int timed_out = 0, cancelled = 0;
+    int timed_out = 0, cancelled = 0, cpu_hit = 0;
     double cpu = 0, ended_at = 0;
     char buf[65536];
     while (!(ended && !out_open && !err_open)) {
@@ -129,7 +129,7 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
             cancelled = 1;
         if (!ended && (timed_out || cancelled)) {
             sp_box_kill(s->box, 0);
-            if (!sp_box_exited(s->box, pid, &wstatus, &cpu))
+            if (!sp_box_exited(s->box, pid, &wstatus, &cpu, &cpu_hit))
                 wstatus = SIGKILL; /* init gone: so is the code */
             ended = 1;
             ended_at = now;
@@ -162,7 +162,7 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
         }
         if (!ended && (pf[2].revents || pf[2].fd < 0)) {
             int gone = sp_box_pump(s->box) < 0;
-            if (sp_box_exited(s->box, pid, &wstatus, &cpu) || gone) {
+            if (sp_box_exited(s->box, pid, &wstatus, &cpu, &cpu_hit) || gone) {
                 if (gone) {
                     rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "the sandbox's "
                                     "init ended unexpectedly; the run was lost");
@@ -185,6 +185,13 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
         (l->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0) |
         (!sp->network ? RUNBOX_LIMIT_NETWORK : 0);
     sp_set_verdict(out, l, wstatus, timed_out, cancelled);
+    if (cpu_hit && !timed_out && !cancelled) {
+        /* init's word, from the exact clock: not something code can fake */
+        out->verdict = RUNBOX_VERDICT_TIMEOUT;
+        snprintf(out->message, sizeof out->message, "CPU time limit of %gs "
+                 "reached (%.2fs used); the whole process tree was killed",
+                 l->cpu_seconds, cpu);
+    }
     long oom_after = sp_box_oom_kills(s->box);
     if (oom_before >= 0 && oom_after > oom_before) {
         if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL && !timed_out &&

@@ -115,7 +115,7 @@ int sp_prestart_check(sp_sandbox *s)
     int status;
     double cpu;
     if (sp_box_pump(s->box) < 0 ||
-        sp_box_exited(s->box, s->pre->pid, &status, &cpu))
+        sp_box_exited(s->box, s->pre->pid, &status, &cpu, NULL))
         return RUNBOX_EGONE;
     /* The stub prints nothing before its code: output means trouble. */
     struct pollfd pf[2] = {{s->pre->out_fd, POLLIN, 0}, {s->pre->err_fd, POLLIN, 0}};

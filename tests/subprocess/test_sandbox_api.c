@@ -48,7 +48,7 @@ static int wait_exit(sp_box *b, int pid, int *status)
 {
     double cpu;
     for (int i = 0; i < 500; i++) {
-        if (sp_box_exited(b, pid, status, &cpu))
+        if (sp_box_exited(b, pid, status, &cpu, NULL))
             return 1;
         struct pollfd pf = {sp_box_fd(b), POLLIN, 0};
         poll(&pf, 1, 10);
@@ -116,7 +116,7 @@ static void test_kill_all_but_one(void **state)
     assert_true(wait_exit(b, other, &st));
     assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     double cpu;
-    assert_false(sp_box_exited(b, keep, &st, &cpu));
+    assert_false(sp_box_exited(b, keep, &st, &cpu, NULL));
     /* still usable, and the kept process still there to be killed */
     int again = spawn(b, "exit 5", fds, 3);
     assert_true(wait_exit(b, again, &st));

@@ -309,6 +309,16 @@ static void test_limits(void **state)
     run_ok(ctx, "while True: pass", &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
     assert_true(tu_contains(r.message, "CPU time"));
+    assert_true(r.cpu_seconds >= 1.0);
+    /* A process it starts is held too (RLIMIT_CPU, at twice the limit
+     * plus a second), and the code's own SIGXCPU is no timeout. */
+    run_ok(ctx, "import subprocess, sys\n"
+                "p = subprocess.run([sys.executable, '-c', 'while True: pass'])\n"
+                "print('child', p.returncode)", &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_true(tu_contains(r.out.data, "child -9") || tu_contains(r.out.data, "child -24"));
+    run_ok(ctx, "import os, signal; os.kill(os.getpid(), signal.SIGXCPU)", &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_SIGNALED);
     runbox_context_free(ctx);
 
     /* A fork bomb is held by the process limit: the run ends by itself. */
