@@ -401,12 +401,12 @@ int runbox_session_read_file(runbox_session *s, const char *path, void **data,
  * pool. After runbox_interrupt() the pool destroys what it holds and
  * starts nothing more. runbox_pool_free destroys everything.
  *
- * Every pooled sandbox is made with a lifetime (max_age + the context's
+ * Every pooled sandbox is asked for a lifetime (max_age + the context's
  * timeout + 10 s) after which it ends by itself even if this process is
- * killed, where the backend can enforce that (docker: the container's own
- * deadline; e2b: the sandbox lifetime; subprocess: the sandbox dies with
- * runbox). A run whose timeout would outlast a waiting sandbox's lifetime
- * gets a cold sandbox instead.
+ * killed (e2b: the sandbox's lifetime). Independently of it, a waiting
+ * subprocess sandbox dies with runbox and a waiting docker container
+ * exits when runbox's end of its input closes. A run whose timeout would
+ * outlast a waiting sandbox's lifetime gets a cold sandbox instead.
  *
  * Setting pool_size (and pool_max_age) in the configuration makes
  * runbox_context_new create one such pool that runbox_execute uses.
