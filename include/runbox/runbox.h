@@ -274,7 +274,8 @@ int runbox_context_new(runbox_context **ctx, const runbox_config *cfg);
 void runbox_context_free(runbox_context *ctx);
 /* Borrowed name of the backend ("subprocess"). */
 const char *runbox_context_backend(const runbox_context *ctx);
-/* RUNBOX_CAP_* bits (see backend.h for their meaning; mirrored here). */
+/* RUNBOX_CAP_* bits, defined in runbox/backend.h (include it to test
+ * them). */
 uint64_t runbox_context_capabilities(const runbox_context *ctx);
 /* The limits that executions get unless a request overrides the timeout. */
 const runbox_limits *runbox_context_limits(const runbox_context *ctx);
