@@ -242,11 +242,19 @@ class PoolCases:
         d.proc.kill()
         d.proc.wait()
         deadline = time.monotonic() + 40
-        left = self.leftovers(d, seen)
+        left = self.running_after_kill(d, seen)
         while left and time.monotonic() < deadline:
             time.sleep(0.5)
-            left = self.leftovers(d, seen)
+            left = self.running_after_kill(d, seen)
         self.assertEqual(left, set())
+        self.reaped_by_the_next_runbox(d, seen)
+
+    def running_after_kill(self, d, seen):
+        """What still runs of a killed driver's sandboxes."""
+        return self.leftovers(d, seen)
+
+    def reaped_by_the_next_runbox(self, d, seen):
+        pass
 
 
 class SubprocessPool(PoolCases, unittest.TestCase):
@@ -303,10 +311,10 @@ class DockerPool(PoolCases, unittest.TestCase):
         if status != 200:
             unavailable(f"Docker answered /_ping with {status}")
 
-    def containers(self, pid):
+    def containers(self, pid, running_only=False):
         flt = json.dumps({"label": [f"runbox.pid={pid}"]})
-        status, body = docker("GET", "/containers/json?all=1&filters=" +
-                              urllib_quote(flt))
+        status, body = docker("GET", "/containers/json?all=%d&filters=%s" % (
+            0 if running_only else 1, urllib_quote(flt)))
         self.assertEqual(status, 200, body)
         return {c["Id"] for c in json.loads(body)}
 
@@ -317,6 +325,19 @@ class DockerPool(PoolCases, unittest.TestCase):
 
     def leftovers(self, d, seen):
         return self.containers(d.pid)
+
+    def running_after_kill(self, d, seen):
+        # A waiting container exits when the killed runbox's end of its
+        # input closes; an exited one holds nothing but its record, which
+        # the next runbox that opens docker removes (checked below).
+        return self.containers(d.pid, running_only=True)
+
+    def reaped_by_the_next_runbox(self, d, seen):
+        p = subprocess.run([os.environ["RUNBOX_CLI"], "run", "-b", "docker",
+                            "print(1)"], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.containers(d.pid), set())
 
     def kill_one_pooled(self, d):
         ids = sorted(self.containers(d.pid))
