@@ -249,6 +249,26 @@ class PoolCases:
         self.assertEqual(left, set())
         self.reaped_by_the_next_runbox(d, seen)
 
+    def test_sigkill_mid_run_ends_by_the_lifetime(self):
+        # A pooled sandbox whose run is under way when runbox is killed
+        # ends by itself within its lifetime (2 + 2 + 10 s), whatever its
+        # code does.
+        d = self.driver(size=1, max_age=2, env={"RUNBOX_TIMEOUT": "2"})
+        d.wait(1)
+        d.proc.stdin.write(json.dumps({"op": "run", "code":
+                                       "import time\nwhile True: time.sleep(1)"}) + "\n")
+        d.proc.stdin.flush()
+        time.sleep(0.5)
+        seen = self.before_exit(d)
+        d.proc.kill()
+        d.proc.wait()
+        deadline = time.monotonic() + 40
+        left = self.running_after_kill(d, seen)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.5)
+            left = self.running_after_kill(d, seen)
+        self.assertEqual(left, set())
+
     def running_after_kill(self, d, seen):
         """What still runs of a killed driver's sandboxes."""
         return self.leftovers(d, seen)
