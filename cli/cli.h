@@ -62,6 +62,7 @@ char *cli_read_all(FILE *fp, size_t *len);
 
 int cli_run(int argc, char **argv);
 int cli_install(int argc, char **argv);
+int cli_gc(int argc, char **argv);
 int cli_env(int argc, char **argv);
 int cli_backends(int argc, char **argv);
 int cli_config_cmd(int argc, char **argv);

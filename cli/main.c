@@ -19,6 +19,7 @@ static const struct {
     {"env", cli_env, "describe a sandbox: interpreter, platform, packages, limits"},
     {"backends", cli_backends, "list backends, their capabilities, and whether they work here"},
     {"config", cli_config_cmd, "print the effective settings and where each came from"},
+    {"gc", cli_gc, "remove sandboxes that killed or crashed runbox processes left behind"},
     {"repl", cli_repl, "an interactive session in a terminal, printing values like a notebook"},
     {"mcp", NULL, "serve the python_executor tools over MCP on stdio"},
     {"compare", NULL, "measure the backends side by side on this machine"},

@@ -288,6 +288,26 @@ runbox_host_ctx *rb_context_host_ctx(runbox_context *c)
     return &c->hctx;
 }
 
+RUNBOX_API int runbox_context_reap(runbox_context *c, unsigned *removed)
+{
+    unsigned n = 0;
+    if (removed)
+        *removed = 0;
+    if (!c)
+        return rb_fail(RUNBOX_EINVAL, "runbox_context_reap: NULL context");
+    if (!c->b->vt.reap)
+        return rb_fail(RUNBOX_EUNSUPPORTED, "the %s backend cannot list what "
+                       "crashed runs left behind", c->b->name);
+    rb_error_clear();
+    int rc = c->b->vt.reap(c->state, &n);
+    if (rc && !runbox_error_last()[0])
+        rb_fail(rc, "%s backend could not remove leftovers: %s", c->b->name,
+                runbox_strerror(rc));
+    if (removed)
+        *removed = n;
+    return rc;
+}
+
 RUNBOX_API runbox_pool *runbox_context_pool(runbox_context *c)
 {
     return c ? c->pool : NULL;

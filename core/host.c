@@ -189,6 +189,8 @@ const runbox_host rb_host = {
     .config_count = rb_host_config_count,
     .config_bool = rb_host_config_bool,
     .config_list = rb_host_config_list,
+    .owner_self = rb_owner_self,
+    .owner_gone = rb_owner_gone,
 };
 
 void rb_exec_io_init(runbox_exec_io *io, runbox_result *r,

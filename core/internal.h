@@ -196,6 +196,10 @@ void *rb_pool_take(runbox_pool *p, double run_seconds);
 /* Hands a used sandbox back to be destroyed in the background. */
 void rb_pool_dispose(runbox_pool *p, void *sandbox);
 
+/* ---- owners of leftovers (owner.c): host->owner_self/owner_gone ---- */
+void rb_owner_self(char *buf, size_t size);
+int rb_owner_gone(const char *owner);
+
 /* ---- results (result.c, traceback.c) ---- */
 int rb_result_set_exception(runbox_result *r, const char *name,
                             const char *value, const char *traceback);

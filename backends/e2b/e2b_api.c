@@ -69,9 +69,15 @@ static char *e2b_create_body(const e2b_state *st,
             free(name);
         }
     }
-    /* Marks runbox's sandboxes in the E2B dashboard and in list calls. */
+    /* Marks runbox's sandboxes in the E2B dashboard and in list calls,
+     * and names the process that made it, for e2b_reap. */
+    char owner[128];
     cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
     cJSON_AddStringToObject(meta, "runbox", "1");
+    if (RUNBOX_HOST_HAS(st->host, owner_self)) {
+        st->host->owner_self(owner, sizeof(owner));
+        cJSON_AddStringToObject(meta, "runbox_owner", owner);
+    }
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return body;
@@ -252,10 +258,10 @@ int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds)
     return rc;
 }
 
-void e2b_api_kill(e2b_sandbox *sb)
+int e2b_api_kill(e2b_sandbox *sb)
 {
     if (!sb->id)
-        return;
+        return RUNBOX_OK;
     const runbox_host *host = sb->st->host;
     char *esc = e2b_url_escape(sb->id);
     char path[256];
@@ -278,19 +284,21 @@ void e2b_api_kill(e2b_sandbox *sb)
      * sandbox's own lifetime is the safety net. */
     int rc = e2b_http(sb, &req, &resp);
     sb->killed_at = host->now();
-    if (rc == RUNBOX_OK && resp.status / 100 != 2 && resp.status != 404)
+    if (rc == RUNBOX_OK && resp.status / 100 != 2 && resp.status != 404) {
         host->log(sb->st->h, RUNBOX_LOG_WARN,
                   "e2b: killing sandbox %s answered HTTP %ld; it will "
-                  "expire by its lifetime (%d s after creation)",
-                  sb->id, resp.status,
-                  sb->lifetime > 0 ? sb->lifetime : E2B_DEFAULT_LIFETIME);
-    else if (resp.curl_code != CURLE_OK)
+                  "expire by its lifetime",
+                  sb->id, resp.status);
+        rc = RUNBOX_EUNAVAILABLE;
+    } else if (resp.curl_code != CURLE_OK) {
         host->log(sb->st->h, RUNBOX_LOG_WARN,
                   "e2b: could not kill sandbox %s within %g s (%s); it will "
-                  "expire by its lifetime (%d s after creation)",
-                  sb->id, bound, curl_easy_strerror(resp.curl_code),
-                  sb->lifetime > 0 ? sb->lifetime : E2B_DEFAULT_LIFETIME);
+                  "expire by its lifetime",
+                  sb->id, bound, curl_easy_strerror(resp.curl_code));
+        rc = RUNBOX_EUNAVAILABLE;
+    }
     e2b_response_free(&resp);
+    return rc;
 }
 
 int e2b_sandbox_gone_check(e2b_sandbox *sb, int rc, const char *during)

@@ -187,6 +187,9 @@ static int e2b_open(void **state, const runbox_host *host, runbox_host_ctx *h)
               st->api_url, st->template_id,
               st->sandbox_url ? ", sandboxes at " : "",
               st->sandbox_url ? st->sandbox_url : "");
+    /* Sandboxes of runbox processes killed before they could kill them
+     * would run (and be paid for) until their lifetime ends. */
+    e2b_reap(st, 1, &st->reaped_on_open);
     *state = st;
     return RUNBOX_OK;
 }
@@ -196,7 +199,7 @@ static void e2b_close(void *state)
     e2b_state_free(state);
 }
 
-static void e2b_sandbox_free(e2b_sandbox *sb)
+void e2b_sandbox_free(e2b_sandbox *sb)
 {
     if (!sb)
         return;
@@ -210,6 +213,21 @@ static void e2b_sandbox_free(e2b_sandbox *sb)
     free(sb->domain);
     free(sb->envd_version);
     free(sb);
+}
+
+e2b_sandbox *e2b_sandbox_alloc(e2b_state *st)
+{
+    e2b_sandbox *sb = calloc(1, sizeof(*sb));
+    if (sb) {
+        sb->st = st;
+        sb->curl = curl_easy_init();
+        sb->multi = curl_multi_init();
+    }
+    if (!sb || !sb->curl || !sb->multi) {
+        e2b_sandbox_free(sb);
+        return NULL;
+    }
+    return sb;
 }
 
 /* E2B sizes a sandbox by its template: CPU time, memory, process, file
@@ -250,17 +268,10 @@ static int e2b_sandbox_create(void **sandbox, void *state,
     int rc = e2b_check_required(st, opts);
     if (rc != RUNBOX_OK)
         return rc;
-    e2b_sandbox *sb = calloc(1, sizeof(*sb));
-    if (sb) {
-        sb->st = st;
-        sb->curl = curl_easy_init();
-        sb->multi = curl_multi_init();
-    }
-    if (!sb || !sb->curl || !sb->multi) {
-        e2b_sandbox_free(sb);
+    e2b_sandbox *sb = e2b_sandbox_alloc(st);
+    if (!sb)
         return st->host->fail(st->h, RUNBOX_ENOMEM,
                               "out of memory creating an E2B sandbox");
-    }
     /* A core built with a smaller opts struct leaves the rest zero. */
     memcpy(&sb->opts, opts,
            opts->struct_size < sizeof(sb->opts) ? opts->struct_size
@@ -290,6 +301,16 @@ static void e2b_sandbox_destroy(void *sandbox)
     e2b_sandbox_free(sb);
 }
 
+static int e2b_reap_slot(void *state, unsigned *removed)
+{
+    e2b_state *st = state;
+    unsigned now = 0;
+    int rc = e2b_reap(st, 0, &now);
+    *removed = now + __atomic_exchange_n(&st->reaped_on_open, 0,
+                                         __ATOMIC_RELAXED);
+    return rc;
+}
+
 static const runbox_backend e2b_backend = {
     .abi_version = RUNBOX_BACKEND_ABI,
     .struct_size = sizeof(runbox_backend),
@@ -314,6 +335,7 @@ static const runbox_backend e2b_backend = {
     .environment = e2b_environment,
     .file_write = e2b_file_write,
     .file_read = e2b_file_read,
+    .reap = e2b_reap_slot,
 };
 
 static CURLcode e2b_curl_status = CURLE_FAILED_INIT;

@@ -32,6 +32,7 @@ typedef struct e2b_state {
     char *sandbox_url; /* NULL: per-port host names under the domain */
     char *template_id;
     int sandbox_timeout; /* seconds, 0 = not configured */
+    unsigned reaped_on_open; /* leftovers open removed, for the reap slot */
     double request_timeout;
 } e2b_state;
 
@@ -175,7 +176,17 @@ int e2b_envd_before(const char *version, int major, int minor, int patch);
 /* Kills the sandbox (if created), bounded by a few seconds: a kill that
  * hangs must not hold the caller, and E2B ends the sandbox at its
  * lifetime anyway. Never fails visibly; logs a warning. */
-void e2b_api_kill(e2b_sandbox *sb);
+int e2b_api_kill(e2b_sandbox *sb);
+/* Kills the sandboxes of runbox processes of this machine that ended
+ * without cleaning up: lists running sandboxes with runbox's metadata and
+ * kills those whose runbox_owner host->owner_gone says has ended. *removed
+ * counts the kills. quiet: failures are logged, not recorded (for open).
+ * (e2b_reap.c) */
+int e2b_reap(e2b_state *st, int quiet, unsigned *removed);
+/* A sandbox handle without a sandbox (curl handles only), for calls that
+ * are not about one of ours; NULL when out of memory. (e2b_backend.c) */
+e2b_sandbox *e2b_sandbox_alloc(e2b_state *st);
+void e2b_sandbox_free(e2b_sandbox *sb);
 /* After a stream broke off: asks envd's /health, briefly, whether the
  * sandbox still exists, as the SDK does. If it is gone, records EGONE with
  * a message that says the run did not finish and returns it; otherwise

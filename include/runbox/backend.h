@@ -177,6 +177,16 @@ typedef struct runbox_host {
     int (*config_count)(runbox_host_ctx *h, const char *key, uint64_t *out);
     int (*config_bool)(runbox_host_ctx *h, const char *key, int *out);
     int (*config_list)(runbox_host_ctx *h, const char *key, char ***out);
+    /* Owners of leftovers. */
+    /* Names this process for what a backend leaves outside it (container
+     * labels, cloud sandbox metadata): "<boot id>/<pid namespace>/<pid>/
+     * <start time>", at most 127 bytes, NUL-terminated, into buf. */
+    void (*owner_self)(char *buf, size_t size);
+    /* 1 when owner (an owner_self text, maybe of another process) names a
+     * process of this machine boot and pid namespace that has ended; 0 when
+     * it runs or cannot be judged from here (another machine or container,
+     * a malformed text). Never guesses "gone". */
+    int (*owner_gone)(const char *owner);
     /* New members are appended here. */
 } runbox_host;
 
@@ -378,6 +388,12 @@ typedef struct runbox_backend {
     /* The backend's settings, ended by a NULL name; or NULL. Keys given
      * here are accepted in [name] besides config_keys. */
     const runbox_setting *settings;
+    /* Removes what runbox processes of this machine left behind when they
+     * ended without cleaning up (killed, crashed): containers, cloud
+     * sandboxes whose owner host->owner_gone says has ended. *removed
+     * counts them. RUNBOX_OK, or a status when the leftovers could not be
+     * listed. A backend may do the same in open. Optional. */
+    int (*reap)(void *state, unsigned *removed);
     /* New slots are appended here. */
 } runbox_backend;
 

@@ -455,6 +455,16 @@ int runbox_pool_wait_ready(runbox_pool *pool, unsigned n, double timeout);
 /* The pool runbox_context_new made from pool_size, or NULL. Borrowed. */
 runbox_pool *runbox_context_pool(runbox_context *ctx);
 
+/* Removes what runbox processes of this machine left behind when they
+ * ended without cleaning up (killed with SIGKILL, crashed): containers,
+ * cloud sandboxes still running under their name. Leftovers of runbox
+ * processes that still run, of other machines or containers, and anything
+ * runbox did not create are left alone. *removed (may be NULL) counts what
+ * was removed now. RUNBOX_EUNSUPPORTED when the backend cannot list its
+ * leftovers; a backend's failure to list them is its status. Thread-safe
+ * with executions on the same context. */
+int runbox_context_reap(runbox_context *ctx, unsigned *removed);
+
 /* ------------------------------------------------------------------ */
 /* Discovery                                                           */
 /* ------------------------------------------------------------------ */

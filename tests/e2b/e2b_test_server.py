@@ -464,8 +464,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(201, sbx.info())
         if parts == ["v2", "sandboxes"] and self.command == "GET":
             STATE.expire()
+            # The real API's filters: metadata=<url-encoded k=v&...> and
+            # state=running,paused (every sandbox here runs).
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            want = dict(urllib.parse.parse_qsl(q.get("metadata", [""])[0]))
+            states = ",".join(q.get("state", ["running"])).split(",")
             with STATE.lock:
-                items = [s.detail() for s in STATE.sandboxes.values()]
+                items = [s.detail() for s in STATE.sandboxes.values()
+                         if "running" in states and
+                         all(s.metadata.get(k) == v for k, v in want.items())]
             return self.send(200, items)
         if len(parts) >= 2 and parts[0] == "sandboxes" or \
                 len(parts) >= 3 and parts[:2] == ["v2", "sandboxes"]:

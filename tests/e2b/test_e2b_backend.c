@@ -351,13 +351,28 @@ static void test_execute_print(void **state)
     /* What creation asked for: the template, a lifetime a little past the
      * run's timeout, the network off by default, runbox's label. */
     cJSON *st = server_call("GET", "/_test/stats", NULL);
-    char *body = cJSON_PrintUnformatted(cJSON_GetObjectItem(st,
-                                                            "last_create"));
+    cJSON *create = cJSON_GetObjectItem(st, "last_create");
+    cJSON *meta = cJSON_DetachItemFromObject(create, "metadata");
+    char *body = cJSON_PrintUnformatted(create);
     assert_string_equal(body, "{\"templateID\":\"code-interpreter-v1\","
                               "\"timeout\":120,"
-                              "\"allow_internet_access\":false,"
-                              "\"metadata\":{\"runbox\":\"1\"}}");
+                              "\"allow_internet_access\":false}");
     free(body);
+    /* The owner, for reaping: this machine's boot, pid namespace, pid. */
+    char boot[64] = "", owner[160];
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    assert_non_null(f);
+    assert_non_null(fgets(boot, sizeof boot, f));
+    fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    struct stat ns;
+    assert_int_equal(stat("/proc/self/ns/pid", &ns), 0);
+    snprintf(owner, sizeof owner, "%s/%llu/%ld/", boot,
+             (unsigned long long)ns.st_ino, (long)getpid());
+    assert_string_equal(cJSON_GetObjectItem(meta, "runbox")->valuestring, "1");
+    assert_contains(cJSON_GetObjectItem(meta, "runbox_owner")->valuestring,
+                    owner);
+    cJSON_Delete(meta);
     cJSON_Delete(st);
     runbox_result_clear(&r);
     finish(ctx);

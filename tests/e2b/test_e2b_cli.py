@@ -62,13 +62,17 @@ def tearDownModule():
     SERVER.stop()
 
 
-def runbox(*args, key=KEY, env=None, timeout=60):
+def runbox_env(key=KEY, env=None):
     e = {k: v for k, v in os.environ.items() if not k.startswith("E2B_")}
     e.update(E2B_API_KEY=key, E2B_API_URL=SERVER.api,
              E2B_SANDBOX_URL=SERVER.sandbox, RUNBOX_E2B_REQUEST_TIMEOUT="10")
     e.update(env or {})
-    return subprocess.run([CLI] + list(args), env=e, capture_output=True,
-                          timeout=timeout)
+    return e
+
+
+def runbox(*args, key=KEY, env=None, timeout=60):
+    return subprocess.run([CLI] + list(args), env=runbox_env(key, env),
+                          capture_output=True, timeout=timeout)
 
 
 class CliOnE2b(unittest.TestCase):
@@ -122,6 +126,79 @@ class CliOnE2b(unittest.TestCase):
         self.assertEqual(p.returncode, 125, p.stderr)
         self.assertEqual(p.stdout, b"")
         self.assertIn(b"stopped while running the code", p.stderr)
+
+    def live_ids(self):
+        return {s["sandboxID"] for s in SERVER.call("GET", "/v2/sandboxes")}
+
+    def killed_leftover(self):
+        """A runbox killed with SIGKILL mid-run: its sandbox stays."""
+        before = self.live_ids()
+        p = subprocess.Popen([CLI, "run", "-b", "e2b", "-t", "60",
+                              "import time\ntime.sleep(60)"],
+                             env=runbox_env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            new = self.live_ids() - before
+            if new:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # the run has started
+        p.kill()
+        p.wait()
+        self.assertEqual(len(new), 1)
+        return new.pop()
+
+    def test_gc_kills_what_killed_runs_left(self):
+        # A live runbox's sandbox (started first: opening the backend
+        # reaps too), a killed one's, one of another machine, one not
+        # runbox's.
+        live = subprocess.Popen([CLI, "run", "-b", "e2b", "-t", "60",
+                                 "import time\ntime.sleep(60)"],
+                                env=runbox_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            if self.live_ids():
+                break
+            time.sleep(0.05)
+        leftover = self.killed_leftover()
+        other = SERVER.call("POST", "/v2/sandboxes", {
+            "templateID": "code-interpreter-v1",
+            "metadata": {"runbox": "1", "runbox_owner":
+                         "another-boot/4026531836/%d/1" % os.getpid()}})["sandboxID"]
+        foreign = SERVER.call("POST", "/v2/sandboxes", {
+            "templateID": "code-interpreter-v1"})["sandboxID"]
+        for _ in range(200):
+            if len(self.live_ids()) == 4:
+                break
+            time.sleep(0.05)
+        self.assertIn(leftover, self.live_ids())
+        p = runbox("gc", "-b", "e2b", env={"RUNBOX_LOG": "info"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"e2b: removed 1 leftover sandbox\n")
+        self.assertIn(leftover.encode(), p.stderr)
+        ids = self.live_ids()
+        self.assertNotIn(leftover, ids)
+        self.assertIn(other, ids)
+        self.assertIn(foreign, ids)
+        self.assertEqual(len(ids), 3)  # the live run's is still there
+        live.terminate()
+        live.wait(30)
+        self.assertEqual(self.live_ids(), {other, foreign})
+        # Nothing left to do: a second gc removes nothing.
+        p = runbox("gc", "-b", "e2b")
+        self.assertEqual(p.stdout, b"e2b: removed 0 leftover sandboxes\n")
+        SERVER.call("POST", "/_test/reset")
+
+    def test_opening_the_backend_reaps(self):
+        leftover = self.killed_leftover()
+        p = runbox("run", "-b", "e2b", "print(1)")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(leftover, self.live_ids())
+
+    def test_gc_on_a_backend_without_a_listing(self):
+        p = runbox("gc", "-b", "subprocess")
+        self.assertEqual(p.returncode, 125, p.stderr)
+        self.assertIn(b"cannot list", p.stderr)
 
     def test_wrong_key_is_a_configuration_error(self):
         for extra in ([], ["--json"]):
