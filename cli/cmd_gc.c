@@ -12,8 +12,8 @@ static const char gc_help[] =
     "prints how many. Sandboxes of runbox processes that still run, of other\n"
     "machines or containers, and anything runbox did not create are left\n"
     "alone. Opening a backend already does this; gc says how many it found.\n"
-    "Exit status: 0 done; 2 usage, config or credential error; 125 the\n"
-    "backend could not list its sandboxes or has no way to.\n";
+    "Exit status: 0 done; 2 usage, config or credential error, or a backend\n"
+    "with no way to list its sandboxes; 125 the backend could not list them.\n";
 
 int cli_gc(int argc, char **argv)
 {
@@ -25,7 +25,7 @@ int cli_gc(int argc, char **argv)
         if (c)
             continue;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(gc_help, stdout);
+            fputs(gc_help, cli_out);
             return 0;
         }
         fprintf(stderr, "runbox gc: unknown argument %s (see runbox gc --help)\n",
@@ -43,8 +43,8 @@ int cli_gc(int argc, char **argv)
     unsigned removed = 0;
     rc = runbox_context_reap(ctx, &removed);
     if (!rc)
-        printf("%s: removed %u leftover sandbox%s\n", runbox_context_backend(ctx),
-               removed, removed == 1 ? "" : "es");
+        fprintf(cli_out, "%s: removed %u leftover sandbox%s\n",
+                runbox_context_backend(ctx), removed, removed == 1 ? "" : "es");
     int status = rc ? cli_error(rc, NULL) : 0;
     runbox_context_free(ctx);
     return status;

@@ -197,7 +197,7 @@ class CliOnE2b(unittest.TestCase):
 
     def test_gc_on_a_backend_without_a_listing(self):
         p = runbox("gc", "-b", "subprocess")
-        self.assertEqual(p.returncode, 125, p.stderr)
+        self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn(b"cannot list", p.stderr)
 
     def test_wrong_key_is_a_configuration_error(self):
