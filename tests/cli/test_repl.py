@@ -307,6 +307,13 @@ class ReplDocker(unittest.TestCase):
         self.assertEqual(r.wait(60), 130)
         ReplSubprocess.gone_within(self, marker, 10)
 
+    def test_sigkill_leaves_nothing_past_the_timeout(self):
+        r = self.repl("-t", "3")
+        marker = ReplSubprocess.start_sleeper(self, r)
+        os.kill(r.pid, signal.SIGKILL)
+        os.waitpid(r.pid, 0)
+        ReplSubprocess.gone_within(self, marker, 3 + 10)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
