@@ -87,7 +87,13 @@ async function rawProtocol() {
 
     // No progress after a cancel was handled, although output still flows
     // while the sandbox stops.
-    s.send(call(20, 'import time\nwhile True:\n    print("tick", flush=True)\n    time.sleep(0.02)',
+    // The code shrugs off the interrupt and its child prints on: output
+    // flows until the sandbox is gone.
+    s.send(call(20, 'import subprocess, sys, time\n' +
+                'subprocess.Popen([sys.executable, "-c", "import time\\nwhile True:\\n' +
+                '    print(\'child\', flush=True)\\n    time.sleep(0.01)"])\n' +
+                'while True:\n    try:\n        print("tick", flush=True)\n        time.sleep(0.02)\n' +
+                '    except BaseException:\n        pass\n',
                 {}, { progressToken: 'p20' }));
     for (let i = 0; i < 200 && !s.received.some((m) => m.params?.progressToken === 'p20'); i++)
       await sleep(50);
