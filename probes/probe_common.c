@@ -73,6 +73,11 @@ runbox_config *cmp_config(const probe_options *o, const char *name,
         rc = runbox_config_load(cfg, o->config_path);
     if (!rc)
         rc = runbox_config_set(cfg, "backend", name);
+    /* A cold run must be cold: a configured pool (pool_size) would hand
+     * the probes and the cold rows started sandboxes. The pooled row makes
+     * a pool of its own. */
+    if (!rc)
+        rc = runbox_config_set(cfg, "pool_size", "0");
     if (!rc && o->timeout)
         rc = runbox_config_set(cfg, "timeout", o->timeout);
     for (size_t i = 0; !rc && o->overrides && o->overrides[i]; i += 2)
