@@ -225,13 +225,14 @@ class PoolCases:
         self.assertEqual(d.close(), 0)
         self.assertEqual(self.leftovers(d, seen), set())
 
-    def test_sigterm_leaves_nothing(self):
-        d = self.driver(size=2)
-        d.wait(2)
-        seen = self.before_exit(d)
-        d.proc.send_signal(signal.SIGTERM)
-        self.assertEqual(d.proc.wait(60), 130)
-        self.assertEqual(self.leftovers(d, seen), set())
+    def test_sigterm_and_sigint_leave_nothing(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            d = self.driver(size=2)
+            d.wait(2)
+            seen = self.before_exit(d)
+            d.proc.send_signal(sig)
+            self.assertEqual(d.proc.wait(60), 130)
+            self.assertEqual(self.leftovers(d, seen), set(), sig)
 
     def test_sigkill_leaves_nothing_past_the_lifetime(self):
         # timeout 2 s and max age 2 s: every pooled sandbox ends by itself
