@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "runbox/backend.h"
+#include "runbox/kit.h"
 #include "sandbox.h"
 
 typedef enum sp_isolation {
@@ -96,16 +97,11 @@ int sp_prestart_exec(sp_sandbox *s, const runbox_exec_request *req,
 int sp_prestart_check(sp_sandbox *s);
 void sp_prestart_drop(sp_sandbox *s);
 
-/* Shared by both: the code as a sealed memfd, the code's environment
- * (NULL-terminated, free with sp_free_env), pipes kept clear of 0-3,
- * and the verdict from a wait status. */
-int sp_code_fd(const char *code, size_t len);
+/* The code's environment (NULL-terminated, free with sp_free_env). The
+ * code as a memfd, pipes clear of fd 3 and the verdict of a wait status
+ * are the kit's (rbk_code_fd, rbk_pipe_above_3, rbk_set_verdict). */
 char **sp_build_env(const sp_sandbox *s);
 void sp_free_env(char **env);
-int sp_pipe_above_3(int fds[2]);
-void sp_close_pair(int fds[2]);
-void sp_set_verdict(runbox_exec_outcome *out, const runbox_limits *l,
-                    int wstatus, int timed_out, int cancelled);
 
 /* Can this process create user+pid+net+mount+ipc namespaces? Cached. */
 int sp_namespaces_available(void);
@@ -116,10 +112,6 @@ int sp_workdir_create(sp_backend *b, char *dir, size_t size);
  * without blocking on FIFOs; makes unreadable dirs readable first. */
 int sp_workdir_remove(const char *dir);
 
-/* Finds a real (ELF) interpreter for name: an absolute path is checked, a
- * bare name is searched in PATH, skipping shell-script shims and, with
- * for_others, files another user could not reach and run. */
-int sp_resolve_interpreter(const char *name, int for_others, char *out,
-                           size_t size);
+/* The interpreter is found by the kit (rbk_resolve_interpreter). */
 
 #endif

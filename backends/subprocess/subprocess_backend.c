@@ -112,7 +112,7 @@ static int sp_read_config(sp_backend *b)
 
     v = host->config_get(h, "python");
     const char *py = v && *v ? v : "python3";
-    int rc = sp_resolve_interpreter(py, b->run_uid != geteuid(), b->python,
+    int rc = rbk_resolve_interpreter(py, b->run_uid != geteuid(), b->python,
                                     sizeof b->python);
     if (rc == RUNBOX_ENOTFOUND)
         return v ? host->config_error(h, "python", "no executable interpreter "
@@ -400,17 +400,7 @@ static void sp_capture_sink(void *ud, int stream, const char *data, size_t len)
     c->data[c->len] = '\0';
 }
 
-static const char sp_environment_probe[] =
-    "import json, platform, sys, importlib.metadata as m\n"
-    "pk = {}\n"
-    "for d in m.distributions():\n"
-    "    n = d.metadata.get('Name')\n"
-    "    if n: pk[n] = d.version\n"
-    "print(json.dumps({'python': platform.python_version(),\n"
-    "  'implementation': platform.python_implementation(),\n"
-    "  'executable': sys.executable, 'platform': platform.platform(),\n"
-    "  'machine': platform.machine(), 'packages': dict(sorted(pk.items()))}))\n";
-
+/* The probe is the kit's (rbk_python_environment_probe). */
 static int sp_environment(void *sandbox, char **json)
 {
     sp_sandbox *s = sandbox;
@@ -418,7 +408,8 @@ static int sp_environment(void *sandbox, char **json)
     sp_capture cap = {0};
     runbox_limits lim = s->limits;
     double deadline = s->b->host->now() + 30;
-    sp_spawn sp = {argv, sp_environment_probe, sizeof sp_environment_probe - 1,
+    sp_spawn sp = {argv, rbk_python_environment_probe,
+                   strlen(rbk_python_environment_probe),
                    0, 0, &lim, deadline, sp_capture_sink, &cap, NULL};
     runbox_exec_outcome oc;
     memset(&oc, 0, sizeof oc);
@@ -475,47 +466,7 @@ static int sp_open_beneath(sp_sandbox *s, const char *path, int flags, int *fd)
 {
     if (s->box)
         return sp_open_in_box(s, path, flags, fd);
-    size_t dl = strlen(s->dir);
-    const char *rel = path;
-    if (path[0] == '/') {
-        if (strncmp(path, s->dir, dl) || (path[dl] != '/' && path[dl]))
-            return s->b->host->fail(s->b->hctx, RUNBOX_EINVAL, "%s is outside "
-                                    "the sandbox: the subprocess backend's "
-                                    "files live in its work directory; give a "
-                                    "relative path", path);
-        rel = path[dl] ? path + dl + 1 : ".";
-    }
-    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return s->b->host->fail(s->b->hctx, RUNBOX_EGONE, "the sandbox's work "
-                                "directory is gone");
-    if (flags & O_CREAT) {
-        /* Make parent directories, each resolved beneath the root. */
-        char *copy = strdup(rel);
-        for (char *p = copy ? strchr(copy, '/') : NULL; p; p = strchr(p + 1, '/')) {
-            *p = '\0';
-            mkdirat(dfd, copy, 0755);
-            *p = '/';
-        }
-        free(copy);
-    }
-    /* openat2 insists on mode 0 unless a file may be created. */
-    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
-                           .mode = (flags & O_CREAT) ? 0644 : 0,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    *fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
-    int e = errno;
-    close(dfd);
-    if (*fd < 0) {
-        if (e == ENOENT)
-            return s->b->host->fail(s->b->hctx, RUNBOX_ENOTFOUND, "no file %s "
-                                    "in the sandbox", path);
-        return s->b->host->fail(s->b->hctx, e == EXDEV ? RUNBOX_EINVAL : RUNBOX_EIO,
-                                "cannot open %s in the sandbox: %s", path,
-                                e == EXDEV ? "it leads outside the sandbox"
-                                           : strerror(e));
-    }
-    return RUNBOX_OK;
+    return rbk_open_beneath(s->b->host, s->b->hctx, s->dir, path, flags, fd);
 }
 
 static int sp_file_write(void *sandbox, const char *path, const void *data,
@@ -525,25 +476,13 @@ static int sp_file_write(void *sandbox, const char *path, const void *data,
     int fd, rc = sp_open_beneath(s, path, O_WRONLY | O_CREAT | O_TRUNC, &fd);
     if (rc)
         return rc;
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            return s->b->host->fail(s->b->hctx, RUNBOX_EIO, "cannot write %s: "
-                                    "%s", path, strerror(e));
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    if (!s->box && geteuid() == 0 && fchown(fd, s->b->run_uid, s->b->run_gid) < 0) {
+    rc = rbk_write_all(s->b->host, s->b->hctx, fd, path, data, len);
+    if (!rc && !s->box && geteuid() == 0 &&
+        fchown(fd, s->b->run_uid, s->b->run_gid) < 0) {
         /* still readable by the code; writable only if the owner matters */
     }
     close(fd);
-    return RUNBOX_OK;
+    return rc;
 }
 
 static int sp_file_read(void *sandbox, const char *path, void **data, size_t *len)
@@ -552,26 +491,9 @@ static int sp_file_read(void *sandbox, const char *path, void **data, size_t *le
     int fd, rc = sp_open_beneath(s, path, O_RDONLY, &fd);
     if (rc)
         return rc;
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return s->b->host->fail(s->b->hctx, RUNBOX_EINVAL, "%s is not a "
-                                "regular file", path);
-    }
-    char *buf = s->b->host->alloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    rc = rbk_read_all(s->b->host, s->b->hctx, fd, path, data, len);
     close(fd);
-    if (!buf)
-        return s->b->host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
-    *data = buf;
-    *len = got;
-    return RUNBOX_OK;
+    return rc;
 }
 
 static const runbox_backend sp_vtable = {

@@ -56,12 +56,12 @@ int sp_box_start(sp_sandbox *s, const sp_spawn *sp, int code_fd, sp_box_proc *p)
     if (!envp)
         return host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
     if (code_fd < 0 && sp->code &&
-        (code_fd = own_code = sp_code_fd(sp->code, sp->code_len)) < 0) {
+        (code_fd = own_code = rbk_code_fd(sp->code, sp->code_len)) < 0) {
         rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot set up the child's "
                         "pipes: %s", strerror(errno));
         goto done;
     }
-    if (sp_pipe_above_3(out_p) || sp_pipe_above_3(err_p) ||
+    if (rbk_pipe_above_3(out_p) || rbk_pipe_above_3(err_p) ||
         (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot set up the child's "
                         "pipes: %s", strerror(errno));
@@ -92,8 +92,8 @@ int sp_box_start(sp_sandbox *s, const sp_spawn *sp, int code_fd, sp_box_proc *p)
     p->err_fd = err_p[0];
     out_p[0] = err_p[0] = -1;
 done:
-    sp_close_pair(out_p);
-    sp_close_pair(err_p);
+    rbk_close_pair(out_p);
+    rbk_close_pair(err_p);
     if (own_code >= 0)
         close(own_code);
     if (devnull >= 0)
@@ -184,7 +184,7 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
         (l->file_bytes ? RUNBOX_LIMIT_FILE_SIZE : 0) |
         (l->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0) |
         (!sp->network ? RUNBOX_LIMIT_NETWORK : 0);
-    sp_set_verdict(out, l, wstatus, timed_out, cancelled);
+    rbk_set_verdict(out, l, wstatus, timed_out, cancelled);
     if (cpu_hit && !timed_out && !cancelled) {
         /* init's word, from the exact clock: not something code can fake */
         out->verdict = RUNBOX_VERDICT_TIMEOUT;
@@ -215,8 +215,8 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
                  (unsigned long long)l->memory_bytes);
     }
 done:
-    sp_close_pair(out_p);
-    sp_close_pair(err_p);
+    rbk_close_pair(out_p);
+    rbk_close_pair(err_p);
     return rc;
 }
 

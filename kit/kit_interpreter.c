@@ -13,12 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "subprocess.h"
+#include "runbox/kit.h"
 
 /* When the code runs as another user (runbox as root drops to nobody),
  * that user must be able to reach and run the file: every directory on
  * the way searchable and the file executable by others. */
-static int sp_others_can_run(const char *real)
+static int rbk_others_can_run(const char *real)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s", real);
@@ -34,13 +34,13 @@ static int sp_others_can_run(const char *real)
     return 1;
 }
 
-static int sp_is_elf(const char *path, int for_others)
+static int rbk_is_elf(const char *path, int for_others)
 {
     char real[PATH_MAX];
     /* One cheap syscall rules out most PATH entries before realpath. */
     if (access(path, X_OK) || !realpath(path, real))
         return 0;
-    if (for_others && !sp_others_can_run(real))
+    if (for_others && !rbk_others_can_run(real))
         return 0;
     int fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -51,11 +51,11 @@ static int sp_is_elf(const char *path, int for_others)
     return n == 4 && !memcmp(magic, "\x7f" "ELF", 4);
 }
 
-int sp_resolve_interpreter(const char *name, int for_others, char *out,
+int rbk_resolve_interpreter(const char *name, int for_others, char *out,
                            size_t size)
 {
     if (strchr(name, '/')) {
-        if (!sp_is_elf(name, for_others))
+        if (!rbk_is_elf(name, for_others))
             return RUNBOX_ENOTFOUND;
         snprintf(out, size, "%s", name);
         return RUNBOX_OK;
@@ -71,7 +71,7 @@ int sp_resolve_interpreter(const char *name, int for_others, char *out,
             continue; /* never the current directory */
         char cand[PATH_MAX];
         snprintf(cand, sizeof cand, "%s/%s", d, name);
-        if (sp_is_elf(cand, for_others)) {
+        if (rbk_is_elf(cand, for_others)) {
             snprintf(out, size, "%s", cand);
             rc = RUNBOX_OK;
             break;
