@@ -26,6 +26,10 @@ typedef struct check_options {
     const char *backend;   /* a name or a path to a runbox-<name>.so */
     check_report_fn report;
     void *userdata;
+    /* Skip the checks of what isolates the code (files stay inside the
+     * sandbox, network off): for a backend pointed at a test double that
+     * runs code on the host, where only the protocol can be checked. */
+    int skip_isolation;
 } check_options;
 
 /* Runs every check against o->backend. Returns the number of failed

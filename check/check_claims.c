@@ -146,6 +146,10 @@ static void check_files(check_state *s)
      * pointing at it, and writes to host paths, directly and through a
      * link. None may reach the host. */
     char marker[128], secret[33], target[128], target2[128], junk[33];
+    if (s->o->skip_isolation) {
+        check_report(s, CHECK_SKIP, conf, "--skip-isolation");
+        goto done;
+    }
     if (check_host_marker(marker, sizeof marker, secret)) {
         check_report(s, CHECK_FAIL, conf, "cannot create a marker file in /tmp");
         goto done;
@@ -215,7 +219,10 @@ void check_claims(check_state *s)
               !!(s->caps & RUNBOX_CAP_LIMIT_MEMORY), "yes");
     check_row(s, &b, CMP_RES_PROCESSES, "claim: process limit stops a fork bomb",
               !!(s->caps & RUNBOX_CAP_LIMIT_PROCESSES), "yes");
-    if (s->caps & RUNBOX_CAP_NETWORK_CONTROL) {
+    if ((s->caps & RUNBOX_CAP_NETWORK_CONTROL) && s->o->skip_isolation) {
+        check_report(s, CHECK_SKIP, "claim: network off cuts the network",
+                     "--skip-isolation");
+    } else if (s->caps & RUNBOX_CAP_NETWORK_CONTROL) {
         static const char *const off[] = {"network", "off", NULL};
         probe_options po = s->o->probe;
         po.overrides = off;

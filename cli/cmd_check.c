@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static const char check_help[] =
-    "usage: runbox check BACKEND [--config FILE] [-t SECONDS]\n"
+    "usage: runbox check BACKEND [--config FILE] [-t SECONDS] [--skip-isolation]\n"
     "Runs the conformance checks on BACKEND (a name, or a path to a\n"
     "runbox-<name>.so): the behaviours every backend must have (ok, exit\n"
     "status, raised error, stderr, empty, large, unicode and binary output,\n"
@@ -16,6 +16,9 @@ static const char check_help[] =
     "the claim holds (sessions keep files, files stay inside the sandbox, a\n"
     "memory or process limit stops a bomb, network off cuts the network).\n"
     "One line per check: ok, FAIL or skip (not claimed), and what was seen.\n\n"
+    "  --skip-isolation   skip what isolates the code (files stay inside,\n"
+    "                     network off): for a backend aimed at a test double\n"
+    "                     that runs code on the host\n\n"
     "Exit status: 0 when every check passed, 1 when one failed, 2 for a\n"
     "usage error.\n";
 
@@ -42,7 +45,12 @@ int cli_check(int argc, char **argv)
 {
     cli_common common = {0};
     const char *backend = NULL;
+    int skip_isolation = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--skip-isolation")) {
+            skip_isolation = 1;
+            continue;
+        }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(check_help, cli_out);
             return 0;
@@ -68,7 +76,7 @@ int cli_check(int argc, char **argv)
     cli_handle_signals(NULL);
     check_tally t = {0};
     check_options o = {{common.config_path, common.timeout, isatty(2), NULL},
-                       backend, print_check, &t};
+                       backend, print_check, &t, skip_isolation};
     check_run(&o);
     fprintf(cli_out, "%d passed, %d failed, %d skipped\n", t.passed, t.failed,
             t.skipped);
