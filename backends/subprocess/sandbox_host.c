@@ -315,7 +315,7 @@ void sp_box_destroy(sp_box *b)
         sp_cgroup_remove(&b->cg);
     else if (b->cg.memory[0] || b->cg.pids[0])
         sp_cgroup_remove(&b->cg);
-    sp_uid_release(b->uid_lock);
+    sp_uid_release(b->uid, b->uid_lock);
     free(b);
 }
 

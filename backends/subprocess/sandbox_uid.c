@@ -44,7 +44,12 @@ int sp_uid_acquire(uid_t *uid, int *lock_fd)
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
             return -errno;
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        /* Held, and still the file at that name: a releaser unlinks
+         * before it unlocks, so a lock won on an unlinked file is void. */
+        struct stat held, named;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &held) == 0 &&
+            stat(path, &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev) {
             *uid = SP_UID_BASE + slot;
             *lock_fd = fd;
             return 0;
@@ -54,8 +59,13 @@ int sp_uid_acquire(uid_t *uid, int *lock_fd)
     return -EAGAIN;
 }
 
-void sp_uid_release(int lock_fd)
+void sp_uid_release(uid_t uid, int lock_fd)
 {
-    if (lock_fd >= 0)
-        close(lock_fd);
+    if (lock_fd < 0)
+        return;
+    /* No file per sandbox ever made is left behind in the directory. */
+    char path[64];
+    snprintf(path, sizeof path, SP_UID_DIR "/%u", (unsigned)(uid - SP_UID_BASE));
+    unlink(path);
+    close(lock_fd);
 }

@@ -3,7 +3,8 @@
  *
  * sp_uid_acquire picks a uid no other live sandbox on this machine holds
  * (any runbox process) and returns a lock descriptor that holds it until
- * sp_uid_release (or the process's death). 0 or -errno. Thread-safe.
+ * sp_uid_release(uid, fd) (or the process's death), which also removes
+ * its lock file. 0 or -errno. Thread-safe.
  */
 #ifndef RUNBOX_SANDBOX_UID_H
 #define RUNBOX_SANDBOX_UID_H
@@ -11,6 +12,6 @@
 #include <sys/types.h>
 
 int sp_uid_acquire(uid_t *uid, int *lock_fd);
-void sp_uid_release(int lock_fd);
+void sp_uid_release(uid_t uid, int lock_fd);
 
 #endif

@@ -437,7 +437,17 @@ static void test_nothing_persists(void **state)
     expect_held(ctx, NULL, leave, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
     expect_held(ctx, NULL, look, &r);
+    const char *u = strstr(r.isolation, "host uid ");
+    unsigned long uid = u ? strtoul(u + 9, NULL, 10) : 0;
     runbox_context_free(ctx);
+    /* As root: the uid's reservation went with the sandbox. */
+    if (geteuid() == 0) {
+        char lock[64];
+        snprintf(lock, sizeof lock, "/run/runbox-uids/%lu", uid - 0x7e000000ul);
+        struct stat st;
+        assert_true(uid >= 0x7e000000ul);
+        assert_int_not_equal(stat(lock, &st), 0);
+    }
     /* Nothing reached the host's disk or scratch folders. */
     const char *tmp = getenv("TMPDIR");
     assert_false(host_has("/tmp", tok, 2));
