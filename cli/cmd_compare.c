@@ -21,8 +21,9 @@ static const char compare_help[] =
     "                       is always shown, cost comes with speed)\n"
     "      --e2b-price-per-second USD\n"
     "                       price of one sandbox-second for the e2b cost\n"
-    "                       estimate (default 0.000014, 1 vCPU; check the\n"
-    "                       current E2B pricing and override it)\n"
+    "                       estimate (default: the template's vCPUs and RAM,\n"
+    "                       as the E2B API reports them, at E2B's published\n"
+    "                       rates of 2026-08-06)\n"
     "      --config FILE    configuration file (default ./runbox.ini)\n"
     "  -t, --timeout SECS   wall-clock limit for the speed runs\n\n"
     "Progress goes to stderr on a terminal; the result goes to stdout.\n"
@@ -124,7 +125,7 @@ static int cmp_parse(cmp_options *o, cli_common *common, const char **wanted, in
 int cli_compare(int argc, char **argv)
 {
     cmp_options o = {.runs = 10, .sections = CMP_SECTION_ALL,
-                     .format = CMP_FORMAT_TABLE, .e2b_price = 0.000014};
+                     .format = CMP_FORMAT_TABLE, .e2b_price = 0};
     const char *wanted = NULL;
     cli_common common = {0};
     int rc = cmp_parse(&o, &common, &wanted, argc, argv);

@@ -32,7 +32,8 @@ typedef struct cmp_options {
     int sections;       /* CMP_SECTION_* */
     cmp_format format;
     const char *plot;   /* --plot FILE or NULL */
-    double e2b_price;   /* $ per sandbox-second, for the e2b estimate */
+    double e2b_price;   /* $ per sandbox-second for the e2b estimate, 0 =
+                           from the template's size at E2B's rates */
 } cmp_options;
 
 /* A growing list of columns. */

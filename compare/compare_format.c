@@ -132,7 +132,8 @@ static int cmp_print_json(FILE *fp, const cmp_options *o, const cmp_backend *bs,
     cJSON *root = cJSON_CreateObject(), *backends = cJSON_CreateArray(),
           *rows = cJSON_CreateArray();
     cJSON_AddNumberToObject(root, "runs", o->runs);
-    cJSON_AddNumberToObject(root, "e2b_price_per_second", o->e2b_price);
+    if (o->e2b_price > 0) /* else derived per backend, in its cost row */
+        cJSON_AddNumberToObject(root, "e2b_price_per_second", o->e2b_price);
     cJSON_AddItemToObject(root, "backends", backends);
     cJSON_AddItemToObject(root, "rows", rows);
     for (size_t i = 0; i < n; i++) {

@@ -9,7 +9,38 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "compare.h"
+
+/* E2B's published compute rates, per second of a running sandbox, by the
+ * vCPU and RAM its template allocates: the E2B documentation's "How do I
+ * calculate the price of a sandbox?" (e2b.dev/docs/faq/calculate-sandbox-
+ * price, published 2026-08-06, rates checked there against the pricing
+ * page). */
+#define CMP_E2B_PER_VCPU_SECOND 0.000014
+#define CMP_E2B_PER_GIB_SECOND 0.0000045
+#define CMP_E2B_PRICES_OF "2026-08-06"
+
+/* What E2B bills a sandbox of this context by: its template's vCPUs and
+ * MiB, from the backend's description of a sandbox. 0 when not known. */
+static void cmp_e2b_size(runbox_context *ctx, double *cpus, double *mib)
+{
+    char *json = NULL;
+    *cpus = *mib = 0;
+    if (runbox_get_environment(ctx, &json) != RUNBOX_OK)
+        return;
+    cJSON *env = cJSON_Parse(json);
+    const cJSON *e2b = cJSON_GetObjectItemCaseSensitive(env, "e2b");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(e2b, "cpu_count");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e2b, "memory_mb");
+    if (cJSON_IsNumber(c) && cJSON_IsNumber(m)) {
+        *cpus = c->valuedouble;
+        *mib = m->valuedouble;
+    }
+    cJSON_Delete(env);
+    free(json);
+}
 
 static double cmp_now(void)
 {
@@ -253,7 +284,7 @@ static void cmp_pooled(const cmp_options *o, cmp_backend *b, runbox_context *ctx
 }
 
 static void cmp_cost(const cmp_options *o, cmp_backend *b, const cmp_samples *s,
-                     double host_cpu)
+                     double host_cpu, runbox_context *ctx)
 {
     double wall = 0;
     for (size_t i = 0; i < s->n; i++)
@@ -276,12 +307,35 @@ static void cmp_cost(const cmp_options *o, cmp_backend *b, const cmp_samples *s,
     snprintf(v, sizeof v, "%.3f s", wall);
     cmp_set(b, CMP_COST_WALL, v, "mean wall time of %zu one-shot print(1) runs, "
             "measured around runbox_execute", s->n);
-    if (!strcmp(b->name, "e2b")) {
+    /* For e2b, runbox_execute creates the sandbox, runs, and kills it:
+     * its wall time is the sandbox's life from the creation request to the
+     * kill's answer, which holds the part E2B bills. */
+    double cpus = 0, mib = 0;
+    int e2b = !strcmp(b->name, "e2b");
+    if (e2b && o->e2b_price <= 0)
+        cmp_e2b_size(ctx, &cpus, &mib);
+    if (e2b && o->e2b_price > 0) {
         snprintf(v, sizeof v, "$%.7f (est.)", wall * o->e2b_price);
-        cmp_set(b, CMP_COST_PRICE, v, "%.3f s of sandbox time per run (the "
-                "measured wall time) x $%g per sandbox-second, a default for "
-                "1 vCPU to override with --e2b-price-per-second from current "
-                "pricing", wall, o->e2b_price);
+        cmp_set(b, CMP_COST_PRICE, v, "%.3f s of sandbox life per run (created "
+                "to killed, the wall time of a one-shot run) x $%g per "
+                "sandbox-second as given by --e2b-price-per-second", wall,
+                o->e2b_price);
+    } else if (e2b && cpus > 0 && mib > 0) {
+        double rate = cpus * CMP_E2B_PER_VCPU_SECOND +
+                      mib / 1024.0 * CMP_E2B_PER_GIB_SECOND;
+        snprintf(v, sizeof v, "$%.7f (est.)", wall * rate);
+        cmp_set(b, CMP_COST_PRICE, v, "%.3f s of sandbox life per run (created "
+                "to killed: the wall time of a one-shot run, which spans the "
+                "creation request to the kill's answer) x $%.7f per second = "
+                "%g vCPU x $%g + %.2f GiB x $%g, the template's size as the E2B "
+                "API reports it and E2B's published rates of " CMP_E2B_PRICES_OF
+                " (e2b.dev/docs/faq/calculate-sandbox-price; "
+                "--e2b-price-per-second overrides)", wall, rate, cpus,
+                CMP_E2B_PER_VCPU_SECOND, mib / 1024.0, CMP_E2B_PER_GIB_SECOND);
+    } else if (e2b) {
+        cmp_set(b, CMP_COST_PRICE, "unknown", "the E2B API did not report the "
+                "template's vCPUs and memory, which E2B bills by; give "
+                "--e2b-price-per-second");
     } else {
         cmp_set(b, CMP_COST_PRICE, "$0 (own host)", "runs on hardware you already "
                 "run; its cost is the CPU time above");
@@ -341,7 +395,7 @@ void cmp_measure(const cmp_options *o, cmp_backend *b)
     }
     double host_cpu = (cmp_host_cpu() - cpu0) / (double)(s.n ? s.n : 1);
     cmp_latency_rows(o, b, &s, 0);
-    cmp_cost(o, b, &s, host_cpu);
+    cmp_cost(o, b, &s, host_cpu, ctx);
     b->cold = s.t;
     b->cold_count = s.n;
 

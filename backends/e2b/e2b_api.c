@@ -184,6 +184,34 @@ int e2b_api_create(e2b_sandbox *sb, double run_seconds, double deadline,
     return RUNBOX_OK;
 }
 
+void e2b_api_describe(e2b_sandbox *sb, cJSON *obj)
+{
+    char *esc = e2b_url_escape(sb->id);
+    char path[256];
+    snprintf(path, sizeof(path), "/sandboxes/%s", esc ? esc : sb->id);
+    curl_free(esc);
+    e2b_request req = {
+        .service = E2B_SVC_API,
+        .method = "GET",
+        .path = path,
+        .what = "describing the sandbox",
+        .idempotent = 1,
+        .quiet = 1,
+    };
+    e2b_response resp = {0};
+    if (e2b_http(sb, &req, &resp) == RUNBOX_OK && resp.status == 200) {
+        cJSON *d = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+        const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(d, "cpuCount");
+        const cJSON *mem = cJSON_GetObjectItemCaseSensitive(d, "memoryMB");
+        if (cJSON_IsNumber(cpu) && cpu->valuedouble > 0)
+            cJSON_AddNumberToObject(obj, "cpu_count", cpu->valuedouble);
+        if (cJSON_IsNumber(mem) && mem->valuedouble > 0)
+            cJSON_AddNumberToObject(obj, "memory_mb", mem->valuedouble);
+        cJSON_Delete(d);
+    }
+    e2b_response_free(&resp);
+}
+
 int e2b_envd_before(const char *version, int major, int minor, int patch)
 {
     int v[3] = {0, 0, 0};

@@ -406,6 +406,7 @@ int e2b_environment(void *sandbox, char **json)
         cJSON_AddStringToObject(e2b, "sandbox_id", sb->id);
         cJSON_AddStringToObject(e2b, "template", sb->st->template_id);
         cJSON_AddBoolToObject(e2b, "internet", !sb->network_off);
+        e2b_api_describe(sb, e2b);
         char *text = cJSON_PrintUnformatted(env);
         size_t n = text ? strlen(text) + 1 : 0;
         *json = text ? host->alloc(n) : NULL;

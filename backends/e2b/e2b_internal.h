@@ -170,6 +170,11 @@ int e2b_api_create(e2b_sandbox *sb, double run_seconds, double deadline,
  * set. */
 int e2b_sandbox_ready(e2b_sandbox *sb, const runbox_exec_request *req,
                       runbox_exec_outcome *out, int *stop);
+/* Adds what E2B bills a sandbox by, its template's "cpu_count" and
+ * "memory_mb" (GET /sandboxes/{id}), to obj; nothing when E2B does not
+ * say. */
+struct cJSON;
+void e2b_api_describe(e2b_sandbox *sb, struct cJSON *obj);
 /* Is the semver version (envdVersion) older than major.minor.patch? 0 for
  * NULL or unparseable. */
 int e2b_envd_before(const char *version, int major, int minor, int patch);

@@ -20,7 +20,7 @@ Test-only endpoints (on both ports, no auth):
                       "retry_after"?, "delay"?, "reset"?, "malformed"?,
                       "truncate"?, "drop_mid_stream"?, "null_error_name"?,
                       "expire_in"?, "content_type"?, "end_error"?,
-                      "envd_version"?,
+                      "envd_version"?, "cpu_count"?, "memory_mb"?,
                       "count"? (default 1)}
       reset: drop the connection (TCP RST) instead of answering;
       malformed: a broken line/frame in an /execute or Start stream;
@@ -32,6 +32,8 @@ Test-only endpoints (on both ports, no auth):
       content_type: a Start stream answered with this Content-Type;
       end_error: a Start stream ended at once with this Connect error
       ({"code", "message"}) in its end-of-stream message;
+      cpu_count, memory_mb: (on POST /v2/sandboxes) the template size the
+      sandbox reports (default 2 vCPU, 512 MiB, E2B's default template);
       envd_version: (on POST /v2/sandboxes) the sandbox reports this
       envdVersion; below 0.4.0 its envd, like the real one, has no
       default user and refuses calls that do not name one.
@@ -128,6 +130,7 @@ class Sandbox:
         self.procs = set()
         self.dead = threading.Event()  # killed or expired
         self.envd_version = ENVD_VERSION
+        self.cpu_count, self.memory_mb = 2, 512
         self.contexts = {}
         self.lock = threading.Lock()
 
@@ -200,7 +203,8 @@ class Sandbox:
                                              time.gmtime(self.started)),
                   "endAt": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                          time.gmtime(self.end_at)),
-                  "state": "running", "cpuCount": 2, "memoryMB": 512,
+                  "state": "running", "cpuCount": self.cpu_count,
+                  "memoryMB": self.memory_mb,
                   "diskSizeMB": 1024, "metadata": self.metadata,
                   "allowInternetAccess": self.internet})
         return d
@@ -457,6 +461,9 @@ class Handler(BaseHTTPRequestHandler):
                           req.get("allow_internet_access", True))
             if self.fault.get("envd_version"):
                 sbx.envd_version = self.fault["envd_version"]
+            # The template's size, which E2B bills by.
+            sbx.cpu_count = int(self.fault.get("cpu_count", 2))
+            sbx.memory_mb = int(self.fault.get("memory_mb", 512))
             with STATE.lock:
                 STATE.sandboxes[sbx.id] = sbx
                 STATE.created += 1

@@ -200,6 +200,26 @@ class CliOnE2b(unittest.TestCase):
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn(b"cannot list", p.stderr)
 
+    def test_compare_prices_the_template_at_e2b_rates(self):
+        # A template of 4 vCPU and 2 GiB: E2B's published rates
+        # ($0.000014 per vCPU-second, $0.0000045 per GiB-second) give
+        # $0.000065 per second of sandbox life.
+        SERVER.call("POST", "/_test/fault", {
+            "path_prefix": "/v2/sandboxes", "method": "POST",
+            "cpu_count": 4, "memory_mb": 2048, "count": 1000})
+        p = runbox("compare", "-b", "e2b", "--runs", "2", "--sections", "speed",
+                   "--format", "json", timeout=170)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        rows = {row["key"]: row for row in doc["rows"]}
+        wall = float(rows["cost.wall_s"]["values"]["e2b"].split()[0])
+        value = float(rows["cost.price"]["values"]["e2b"].lstrip("$").split()[0])
+        evidence = rows["cost.price"]["evidence"]["e2b"]
+        self.assertAlmostEqual(value, wall * 0.000065, delta=wall * 0.000065 * 0.01 + 1e-7)
+        for part in ("4 vCPU", "2.00 GiB", "2026-08-06", "created to killed"):
+            self.assertIn(part, evidence)
+        SERVER.call("POST", "/_test/reset")
+
     def test_wrong_key_is_a_configuration_error(self):
         for extra in ([], ["--json"]):
             p = runbox("run", "-b", "e2b", *extra, "print(1)", key="e2b_wrong")
