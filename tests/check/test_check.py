@@ -6,7 +6,7 @@ import sys
 import unittest
 
 CLI = os.environ["RUNBOX_CLI"]
-FIXTURES = os.environ["RUNBOX_UNRULY_DIR"]
+FIXTURES = os.environ["UNRULY_FIXTURES"]
 
 
 def check(backend, **extra):

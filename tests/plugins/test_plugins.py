@@ -11,7 +11,7 @@ import time
 import unittest
 
 CLI = os.environ["RUNBOX_CLI"]
-FIXTURES = os.environ["RUNBOX_UNRULY_DIR"]
+FIXTURES = os.environ["UNRULY_FIXTURES"]
 
 
 def so(name):
@@ -149,6 +149,52 @@ class Claims(unittest.TestCase):
         self.assertIn(b"cannot run cobol", p.stderr)
         p = runbox("run", "--json", "-b", so("unruly"), "-l", "cobol", "x")
         self.assertEqual(p.returncode, 2)
+
+
+class Settings(unittest.TestCase):
+    """Declared settings: checked, defaulted, parsed and shown by the core."""
+
+    def test_defaults_and_typed_parsing(self):
+        p = runbox("run", "-b", "unruly", "settings", RUNBOX_BACKEND_PATH=FIXTURES)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"block=4096 patience=60 loud=0 tries=3 "
+                                   b"colours=[red],[green],[blue]")
+        p = runbox("run", "-b", "unruly", "settings", RUNBOX_BACKEND_PATH=FIXTURES,
+                   RUNBOX_UNRULY_BLOCK="2m", RUNBOX_UNRULY_PATIENCE="1.5h",
+                   RUNBOX_UNRULY_LOUD="yes", RUNBOX_UNRULY_TRIES="7",
+                   RUNBOX_UNRULY_COLOURS="a,b")
+        self.assertEqual(p.stdout, b"block=2097152 patience=5400 loud=1 tries=7 "
+                                   b"colours=[a],[b]")
+
+    def test_bad_value_is_refused_with_its_origin(self):
+        p = runbox("run", "-b", "unruly", "settings", RUNBOX_BACKEND_PATH=FIXTURES,
+                   RUNBOX_UNRULY_BLOCK="lots")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"RUNBOX_UNRULY_BLOCK", p.stderr)
+        self.assertIn(b"block", p.stderr)
+
+    def test_config_shows_every_setting_with_default_and_origin(self):
+        p = runbox("config", "-b", "unruly", RUNBOX_BACKEND_PATH=FIXTURES,
+                   RUNBOX_UNRULY_TRIES="9", RUNBOX_UNRULY_TOKEN="s3cr3t-value-xyz")
+        out = p.stdout.decode()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(out, r"unruly\.block\s+= 4k\s+# default")
+        self.assertRegex(out, r"unruly\.tries\s+= 9\s+# environment RUNBOX_UNRULY_TRIES \(default 3\)")
+        self.assertNotIn("s3cr3t-value-xyz", out)
+        self.assertRegex(out, r"unruly\.token\s+= s3cr\*\*\*\*")
+        # without -b: every backend found, this one included
+        p = runbox("config", RUNBOX_BACKEND_PATH=FIXTURES)
+        self.assertIn("[unruly]", p.stdout.decode())
+        self.assertIn("unruly.colours", p.stdout.decode())
+
+    def test_built_in_backends_declare_their_settings(self):
+        p = runbox("config", "-b", "docker")
+        self.assertRegex(p.stdout.decode(), r"docker\.image\s+= \S+\s+# ")
+        p = runbox("backends", "--settings", "docker")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout.decode(), r"image\s+string\s+default runbox-python")
+        p = runbox("backends", "--settings", "unruly", RUNBOX_BACKEND_PATH=FIXTURES)
+        self.assertRegex(p.stdout.decode(), r"token\s+string\s+default \(none\)\s+a secret \[secret\]")
 
 
 class Search(unittest.TestCase):

@@ -67,6 +67,50 @@ static int un_is(const runbox_exec_request *req, const char *word)
     return req->code_len >= n && !memcmp(req->code, word, n);
 }
 
+/* Declared settings, read back through the host's typed getters. */
+static const runbox_setting un_settings[] = {
+    {"block", RUNBOX_SETTING_SIZE, "4k", 0, "a size"},
+    {"patience", RUNBOX_SETTING_DURATION, "1m", 0, "a duration"},
+    {"loud", RUNBOX_SETTING_BOOL, "off", 0, "a boolean"},
+    {"tries", RUNBOX_SETTING_COUNT, "3", 0, "a count"},
+    {"colours", RUNBOX_SETTING_LIST, "red, green,,blue ", 0, "a list"},
+    {"token", RUNBOX_SETTING_STRING, NULL, 1, "a secret"},
+    {NULL, RUNBOX_SETTING_STRING, NULL, 0, NULL}};
+
+static int un_settings_report(unruly *u, const runbox_exec_request *req)
+{
+    const runbox_host *host = u->host;
+    if (!RUNBOX_HOST_HAS(host, config_list))
+        return host->fail(u->h, RUNBOX_EABI, "no typed getters");
+    uint64_t block = 0, tries = 0;
+    double patience = 0;
+    int loud = -1;
+    char **colours = NULL;
+    int rc = host->config_size(u->h, "block", &block);
+    if (!rc)
+        rc = host->config_duration(u->h, "patience", &patience);
+    if (!rc)
+        rc = host->config_bool(u->h, "loud", &loud);
+    if (!rc)
+        rc = host->config_count(u->h, "tries", &tries);
+    if (!rc)
+        rc = host->config_list(u->h, "colours", &colours);
+    if (rc)
+        return rc;
+    char line[512];
+    int n = snprintf(line, sizeof line, "block=%llu patience=%g loud=%d tries=%llu colours=",
+                     (unsigned long long)block, patience, loud,
+                     (unsigned long long)tries);
+    for (char **c = colours; *c && n < (int)sizeof line; c++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s[%s]",
+                      c == colours ? "" : ",", *c);
+    host->free(colours);
+    if (n >= (int)sizeof line)
+        n = (int)sizeof line - 1;
+    host->emit(req->io, 1, line, (size_t)n);
+    return RUNBOX_OK;
+}
+
 static int un_exec(void *sbx, const runbox_exec_request *req,
                    runbox_exec_outcome *out)
 {
@@ -80,6 +124,8 @@ static int un_exec(void *sbx, const runbox_exec_request *req,
             fclose(fp);
         }
     }
+    if (un_is(req, "settings"))
+        return un_settings_report(u, req);
     if (un_is(req, "hang")) {
         for (;;)
             un_nap(1000);
@@ -130,6 +176,7 @@ static const runbox_backend un_vtable = {
     .sandbox_create = un_create,
     .sandbox_destroy = un_destroy,
     .exec = un_exec,
+    .settings = un_settings,
 #ifdef UNRULY_NEWER_HEADER
     /* A slot this runbox does not know of: ignored by it. */
     .slot_from_the_future = un_destroy,
