@@ -39,6 +39,7 @@
  * used. */
 #define MCP_HTTP_MAX_SESSIONS 64
 #define MCP_HTTP_ID_LEN 32
+#define MCP_HTTP_MAX_CONNECTIONS 64
 
 typedef struct mcp_http_session {
     struct mcp_http_session *next;
@@ -514,6 +515,21 @@ static enum MHD_Result mcp_http_handle(void *cls, struct MHD_Connection *c,
     mcp_http *srv = cls;
     mcp_http_request *req = *state;
     if (!req) {
+        /* The headers are in: refuse a stranger before reading any of the
+         * body (up to 16 MiB) it sends. */
+        if (strcmp(url, MCP_HTTP_PATH))
+            return mcp_http_reply(c, MHD_HTTP_NOT_FOUND, "text/plain",
+                                  "not found: the MCP endpoint is " MCP_HTTP_PATH "\n",
+                                  NULL);
+        if (!mcp_origin_ok(srv, mcp_header(c, "Origin")))
+            return mcp_http_refuse(c, MHD_HTTP_FORBIDDEN, MCP_INVALID_REQUEST,
+                                   "Forbidden: Origin not allowed (see runbox mcp "
+                                   "--allow-origin)");
+        if (!mcp_token_ok(srv, mcp_header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
+            return mcp_http_refuse(c, MHD_HTTP_UNAUTHORIZED, MCP_INVALID_REQUEST,
+                                   "Unauthorized: send Authorization: Bearer "
+                                   "<token> with the token runbox mcp printed or "
+                                   "was given");
         req = calloc(1, sizeof *req);
         if (!req)
             return MHD_NO;
@@ -528,19 +544,6 @@ static enum MHD_Result mcp_http_handle(void *cls, struct MHD_Connection *c,
     if (req->body.failed)
         return mcp_http_refuse(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                MCP_INTERNAL_ERROR, "out of memory");
-    if (strcmp(url, MCP_HTTP_PATH))
-        return mcp_http_reply(c, MHD_HTTP_NOT_FOUND, "text/plain",
-                              "not found: the MCP endpoint is " MCP_HTTP_PATH "\n",
-                              NULL);
-    if (!mcp_origin_ok(srv, mcp_header(c, "Origin")))
-        return mcp_http_refuse(c, MHD_HTTP_FORBIDDEN, MCP_INVALID_REQUEST,
-                               "Forbidden: Origin not allowed (see runbox mcp "
-                               "--allow-origin)");
-    if (!mcp_token_ok(srv, mcp_header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
-        return mcp_http_refuse(c, MHD_HTTP_UNAUTHORIZED, MCP_INVALID_REQUEST,
-                               "Unauthorized: send Authorization: Bearer "
-                               "<token> with the token runbox mcp printed or "
-                               "was given");
     if (!strcmp(method, "POST"))
         return mcp_http_post(srv, c, req);
     if (!strcmp(method, "DELETE")) {
@@ -639,6 +642,8 @@ int mcp_http_serve(mcp_engine *e, mcp_runtime *rt, const mcp_http_options *opt,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, mcp_http_completed, &srv,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+        /* Each connection is a thread and may buffer a 16 MiB message. */
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MCP_HTTP_MAX_CONNECTIONS,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d) {

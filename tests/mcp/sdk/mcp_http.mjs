@@ -91,6 +91,11 @@ async function rawHttp() {
     assert.equal(r.status, 401);
     r = await post(s, initBody(), { Authorization: s.token });
     assert.equal(r.status, 401, 'the Bearer scheme is required');
+    // A stranger's huge body is refused on its headers, not buffered.
+    const t401 = Date.now();
+    r = await post(s, '{"x":"' + 'x'.repeat(20 * 1024 * 1024) + '"}').catch((e) => ({ status: e.message }));
+    assert.ok(r.status === 401 || /closed|reset|EPIPE/i.test(String(r.status)), `huge unauthenticated body: ${r.status}`);
+    log(`http raw: a 20 MiB body without token refused in ${Date.now() - t401} ms (${r.status})`);
 
     // A page elsewhere (DNS rebinding, a malicious site): 403, even with
     // the token.
