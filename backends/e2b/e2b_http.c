@@ -483,9 +483,13 @@ int e2b_http_fail_transfer(e2b_sandbox *sb, const e2b_request *req,
     case CURLE_OPERATION_TIMEDOUT:
         rc = host->fail(h, RUNBOX_ETIMEOUT,
                         "the %s at %s did not answer in time while %s (%s); "
-                        "try again or raise e2b.request_timeout",
+                        "try again or raise e2b.request_timeout%s",
                         e2b_service_name(req->service), where, req->what,
-                        resp->curl_error[0] ? resp->curl_error : why);
+                        resp->curl_error[0] ? resp->curl_error : why,
+                        req->service == E2B_SVC_API && !req->idempotent
+                            ? " (a sandbox it may have created anyway "
+                              "expires at its lifetime)"
+                            : "");
         break;
     case CURLE_OUT_OF_MEMORY:
         rc = host->fail(h, RUNBOX_ENOMEM, "out of memory while %s",

@@ -1073,6 +1073,20 @@ static void test_create_bounded_by_the_deadline(void **state)
     usleep(2500000);
     assert_int_equal(last_create_timeout(), 61);
     cJSON_Delete(server_call("POST", "/_test/reset", NULL));
+
+    /* Without a run deadline, the request timeout bounds it; the message
+     * says the same. */
+    ctx = open_ctx_extra(TEST_KEY, api_url, "e2b.request_timeout=0.5");
+    runbox_session *s = NULL;
+    fault("{\"path_prefix\": \"/v2/sandboxes\", \"method\": \"POST\", "
+          "\"delay\": 1.5}");
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_ETIMEOUT);
+    assert_contains(runbox_error_last(), "did not answer in time while "
+                                         "creating the sandbox");
+    assert_contains(runbox_error_last(), "expires at its lifetime");
+    runbox_context_free(ctx);
+    usleep(1500000);
+    cJSON_Delete(server_call("POST", "/_test/reset", NULL));
 }
 
 /* A kill that hangs does not hold the caller: it is given a few seconds,
