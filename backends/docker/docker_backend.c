@@ -51,6 +51,43 @@ static int docker_probe(const runbox_host *host, runbox_host_ctx *h)
     return rc;
 }
 
+/* A runtime other than the engine's default must be registered with it
+ * (daemon.json "runtimes"); say so before any container is made. */
+static int docker_runtime_check(docker_conn *c, docker_config *cfg)
+{
+    docker_engine *e = c->engine;
+    if (strcmp(cfg->runtime, "runc") == 0)
+        return RUNBOX_OK;
+    cJSON *info = NULL;
+    int rc = docker_call_json(c, "GET", "/info", NULL, 10, 200,
+                              "reading the engine's runtimes", &info, NULL);
+    if (rc != RUNBOX_OK)
+        return rc;
+    cJSON *runtimes = cJSON_GetObjectItemCaseSensitive(info, "Runtimes");
+    if (cJSON_GetObjectItemCaseSensitive(runtimes, cfg->runtime)) {
+        char nonet[128];
+        snprintf(nonet, sizeof(nonet), "%s-nonet", cfg->runtime);
+        if (cJSON_GetObjectItemCaseSensitive(runtimes, nonet))
+            cfg->runtime_nonet = strdup(nonet);
+        cJSON_Delete(info);
+        return RUNBOX_OK;
+    }
+    char have[256] = "";
+    cJSON *r;
+    cJSON_ArrayForEach(r, runtimes) {
+        size_t n = strlen(have);
+        snprintf(have + n, sizeof(have) - n, "%s%s", n ? ", " : "", r->string);
+    }
+    cJSON_Delete(info);
+    return e->host->fail(e->h, RUNBOX_ECONFIG,
+                         "runtime %s is not registered with the engine at %s "
+                         "(it has: %s) — add it to \"runtimes\" in "
+                         "/etc/docker/daemon.json and send dockerd SIGHUP "
+                         "(scripts/setup.d/21-docker-runtimes.sh does it for "
+                         "runsc), or set runtime = runc in [docker]",
+                         cfg->runtime, e->docker_host, have[0] ? have : "none");
+}
+
 static void docker_close(void *state)
 {
     docker_state *st = state;
@@ -85,6 +122,8 @@ static int docker_open(void **state, const runbox_host *host,
     rc = docker_conn_open(&c, &st->engine);
     if (rc == RUNBOX_OK) {
         rc = docker_engine_negotiate(&c);
+        if (rc == RUNBOX_OK)
+            rc = docker_runtime_check(&c, &st->cfg);
         /* Leftovers of crashed runs go now; failing to list them must not
          * stop this run. */
         if (rc == RUNBOX_OK && docker_reap_leftovers(&c, &st->owner) < 0)

@@ -16,13 +16,18 @@ const char *const docker_config_keys[] = {
     "network",           /* off: NetworkMode none */
     "user",              /* 1000:1000 */
     "memory",            /* e.g. 512m; MemorySwap is set equal */
-    "cpus",              /* e.g. 1.5 */
+    "cpus",              /* 1: CPU quota (NanoCpus), 0 = none */
     "pids_limit",        /* 256 */
     "read_only",         /* on: read-only root file system */
     "cap_drop",          /* ALL */
     "no_new_privileges", /* on */
     "tmpfs_size",        /* 256m for /sandbox (one-shot) and /tmp */
     "pull",              /* on: pull a missing image */
+    "runtime",           /* runc; runsc = gVisor */
+    "idle_timeout",      /* 1800: seconds a session lives unused */
+    "tls_verify",        /* off; DOCKER_TLS_VERIFY */
+    "cert_path",         /* ~/.docker; DOCKER_CERT_PATH */
+    "context",           /* the docker CLI's current one; DOCKER_CONTEXT */
     NULL};
 
 static int docker_parse_bool(const char *v, int *out)
@@ -75,11 +80,20 @@ int docker_config_load(docker_config *cfg, const runbox_host *host,
     memset(cfg, 0, sizeof(*cfg));
     const char *v;
 
-    cfg->host = strdup(docker_get(host, h, "host", DOCKER_DEFAULT_HOST));
+    /* NULL: from the docker CLI's context, else the default socket
+     * (docker_endpoint_resolve). */
+    const char *where = docker_get(host, h, "host", NULL);
+    cfg->host = where ? strdup(where) : NULL;
     cfg->image = strdup(docker_get(host, h, "image", DOCKER_DEFAULT_IMAGE));
     cfg->user = strdup(docker_get(host, h, "user", "1000:1000"));
     cfg->cap_drop = strdup(docker_get(host, h, "cap_drop", "ALL"));
-    if (!cfg->host || !cfg->image || !cfg->user || !cfg->cap_drop) {
+    cfg->runtime = strdup(docker_get(host, h, "runtime", "runc"));
+    v = docker_get(host, h, "cert_path", NULL);
+    int lost = v && !(cfg->cert_path = strdup(v));
+    v = docker_get(host, h, "context", NULL);
+    lost |= v && !(cfg->context = strdup(v));
+    if (lost || (where && !cfg->host) || !cfg->image || !cfg->user || !cfg->cap_drop ||
+        !cfg->runtime) {
         docker_config_clear(cfg);
         return host->fail(h, RUNBOX_ENOMEM, "out of memory");
     }
@@ -118,7 +132,8 @@ int docker_config_load(docker_config *cfg, const runbox_host *host,
                                   "Docker needs at least 6m of memory");
     }
 
-    v = docker_get(host, h, "cpus", "0");
+    /* One CPU by default: one sandbox cannot take every core. */
+    v = docker_get(host, h, "cpus", "1");
     char *end;
     cfg->cpus = strtod(v, &end);
     if (end == v || *end || cfg->cpus < 0 || cfg->cpus > 1024) {
@@ -134,6 +149,27 @@ int docker_config_load(docker_config *cfg, const runbox_host *host,
                                   "expected a number of processes (0 = none)");
     }
     cfg->pids_limit = (uint32_t)pids;
+
+    v = docker_get(host, h, "idle_timeout", "1800");
+    cfg->idle_timeout = strtod(v, &end);
+    if (end == v || *end || cfg->idle_timeout < 0) {
+        docker_config_clear(cfg);
+        return host->config_error(h, "idle_timeout",
+                                  "expected seconds (0 = sessions never end "
+                                  "on their own)");
+    }
+    /* As the docker CLI reads DOCKER_TLS_VERIFY: set means on, except an
+     * explicit off. */
+    v = docker_get(host, h, "tls_verify", "off");
+    if (docker_parse_bool(v, &cfg->tls_verify) != 0)
+        cfg->tls_verify = 1;
+    for (const char *p = cfg->runtime; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
+            docker_config_clear(cfg);
+            return host->config_error(h, "runtime",
+                                      "expected a runtime name such as runc "
+                                      "or runsc");
+        }
     return RUNBOX_OK;
 }
 
@@ -143,5 +179,9 @@ void docker_config_clear(docker_config *cfg)
     free(cfg->image);
     free(cfg->user);
     free(cfg->cap_drop);
+    free(cfg->runtime);
+    free(cfg->cert_path);
+    free(cfg->context);
+    free(cfg->runtime_nonet);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -19,39 +19,131 @@
 #include "docker_container.h"
 #include "interp.h"
 
-/* The keeper: pid 1 of a session container. It reaps the orphans that
- * executions leave (a pid limit would fill with zombies otherwise), and on
- * SIGUSR1 kills every other process in the container: how a session's code
- * is stopped without losing the session. The signal comes from the engine
- * (POST /kill?signal=USR1), so it works even when the pid limit is full and
- * no new process could start. As the namespace's init it is itself immune
- * to kill(-1). */
-static const char docker_keeper_py[] =
-    "import os, signal\n"
-    "waited = [signal.SIGCHLD, signal.SIGUSR1]\n"
+/* pid 1 of every container: python3 -I -c docker_init_py MODE SECONDS
+ * [ARGV...]. It carries the container's own deadline, so that no code
+ * outlives a runbox that was killed or hangs:
+ * - "run": starts ARGV (the code) as its child and exits with the child's
+ *   status (128+N for signal N); past SECONDS it kills everything and exits,
+ *   which ends the container.
+ * - "keep" (sessions): runs no code itself; every call is an exec. It exits
+ *   after SECONDS without a signal from the engine (idle lifetime).
+ * Signals from the engine (POST /kill) arrive with si_pid 0; the code can
+ * signal pid 1 too, but its signals carry its pid and are ignored, so it
+ * cannot extend the deadline. SIGUSR2 only keeps the keeper alive; SIGHUP
+ * (after every call) also kills every process except those the engine
+ * started (parent pid 0: runbox's own execs); SIGUSR1 (stop) kills every
+ * process. The kernel protects pid 1 from SIGKILL/SIGSTOP sent from inside;
+ * it makes itself non-dumpable so that the code (same uid) cannot ptrace it
+ * or write its memory. If it dies anyway, the container ends with it. */
+static const char docker_init_py[] =
+    "import os, signal, sys, time\n"
+    "try:\n"
+    "    import ctypes\n"
+    "    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n" /* PR_SET_DUMPABLE 0 */
+    "except Exception:\n"
+    "    pass\n"
+    "mode, limit = sys.argv[1], float(sys.argv[2])\n"
+    "waited = [signal.SIGCHLD, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP]\n"
     "signal.pthread_sigmask(signal.SIG_BLOCK, waited)\n"
-    "while True:\n"
+    "child = 0\n"
+    "if mode == 'run':\n"
+    "    child = os.fork()\n"
+    "    if child == 0:\n"
+    "        signal.pthread_sigmask(signal.SIG_SETMASK, [])\n"
+    "        try:\n"
+    "            os.execvp(sys.argv[3], sys.argv[3:])\n"
+    "        finally:\n"
+    "            os._exit(127)\n"
+    "def reap():\n"
+    "    while True:\n"
+    "        try:\n"
+    "            pid, st = os.waitpid(-1, os.WNOHANG)\n"
+    "        except ChildProcessError:\n"
+    "            return\n"
+    "        if pid == 0:\n"
+    "            return\n"
+    "        if pid == child:\n"
+    "            os._exit(128 + os.WTERMSIG(st) if os.WIFSIGNALED(st)\n"
+    "                     else os.WEXITSTATUS(st))\n"
+    "def ppid(pid):\n"
     "    try:\n"
-    "        while os.waitpid(-1, os.WNOHANG)[0] > 0:\n"
-    "            pass\n"
-    "    except ChildProcessError:\n"
-    "        pass\n"
-    "    info = signal.sigtimedwait(waited, 60)\n"
-    "    if not info or info.si_signo != signal.SIGUSR1:\n"
-    "        continue\n"
-    "    for _ in range(100000):\n"  /* until nothing is left: a fork bomb */
-    "        try:\n"                  /* forks while the first pass runs */
+    "        with open('/proc/%d/stat' % pid) as f:\n"
+    "            return int(f.read().rsplit(')', 1)[1].split()[1])\n"
+    "    except (OSError, ValueError, IndexError):\n"
+    "        return -1\n"
+    "def kill_all():\n"
+    "    for _ in range(100000):\n" /* a fork bomb forks while we kill */
+    "        try:\n"
     "            os.kill(-1, signal.SIGKILL)\n"
     "        except ProcessLookupError:\n"
     "            break\n"
-    "        try:\n"
-    "            while os.waitpid(-1, os.WNOHANG)[0] > 0:\n"
+    "        reap()\n"
+    "def kill_leftovers():\n"
+    "    for _ in range(100000):\n"
+    "        hit = False\n"
+    "        for p in os.listdir('/proc'):\n"
+    "            if p.isdigit() and p != '1' and ppid(int(p)) != 0:\n"
+    "                try:\n"
+    "                    os.kill(int(p), signal.SIGKILL)\n"
+    "                    hit = True\n"
+    "                except OSError:\n"
+    "                    pass\n"
+    "        reap()\n"
+    "        if not hit:\n"
+    "            break\n"
+    "deadline = time.monotonic() + limit if limit > 0 else None\n"
+    "while True:\n"
+    "    reap()\n"
+    "    wait = 3600.0\n"
+    "    if deadline is not None:\n"
+    "        wait = deadline - time.monotonic()\n"
+    "        if wait <= 0:\n"
+    "            kill_all()\n"
+    "            os._exit(128 + signal.SIGKILL)\n"
+    "    info = signal.sigtimedwait(waited, wait)\n"
+    "    if not info or info.si_pid != 0 or info.si_signo == signal.SIGCHLD:\n"
+    "        continue\n"
+    "    if mode == 'run':\n"  /* USR1: stop, without the engine waiting */
+    "        if info.si_signo == signal.SIGUSR1:\n"
+    "            kill_all()\n"
+    "            os._exit(128 + signal.SIGKILL)\n"
+    "        continue\n"
+    "    if mode == 'keep' and deadline is not None:\n"
+    "        deadline = time.monotonic() + limit\n"
+    "    if info.si_signo == signal.SIGUSR1:\n"
+    "        kill_all()\n"
+    "    elif info.si_signo == signal.SIGHUP:\n"
+    "        kill_leftovers()\n";
+
+/* Starts every exec in a session: python3 -I -c docker_exec_py CPU FSIZE
+ * NOFILE ARGV... It waits until the keeper has cleared what the previous
+ * call left (nothing but pid 1 and the engine's own execs remain, at most
+ * 5 s), sets the per-call rlimits (an exec cannot carry ulimits), then
+ * becomes ARGV. Isolated (-I) and passed on the command line, so nothing
+ * the code plants in /sandbox or the environment changes it. */
+const char docker_exec_py[] =
+    "import os, resource, sys, time\n"
+    "me = os.getpid()\n"
+    "end = time.monotonic() + 5\n"
+    "def busy():\n"
+    "    for p in os.listdir('/proc'):\n"
+    "        if p.isdigit() and int(p) not in (1, me):\n"
+    "            try:\n"
+    "                with open('/proc/%s/stat' % p) as f:\n"
+    "                    if int(f.read().rsplit(')', 1)[1].split()[1]) != 0:\n"
+    "                        return True\n"
+    "            except (OSError, ValueError, IndexError):\n"
     "                pass\n"
-    "        except ChildProcessError:\n"
-    "            pass\n"
-    /* A repeated stop for the same run must not hit the next one. */
-    "    while signal.sigtimedwait([signal.SIGUSR1], 0):\n"
-    "        pass\n";
+    "    return False\n"
+    "while busy() and time.monotonic() < end:\n"
+    "    time.sleep(0.01)\n"
+    "for name, v in zip(('RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE'),\n"
+    "                   sys.argv[1:4]):\n"
+    "    v = int(v)\n"
+    "    if v > 0:\n"
+    "        resource.setrlimit(getattr(resource, name),\n"
+    "                           (v, v + (name == 'RLIMIT_CPU')))\n"
+    "os.execvp(sys.argv[4], sys.argv[4:])\n";
 
 static const char *const docker_env[] = {
     "HOME=" DOCKER_WORKDIR, "LANG=C.UTF-8", "PYTHONUNBUFFERED=1",
@@ -125,7 +217,8 @@ static uint64_t docker_min_limit(uint64_t a, uint64_t b)
 cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
                              docker_container_kind kind,
                              const runbox_limits *limits, int network,
-                             const char *const *env, docker_applied *applied)
+                             const char *const *env, double deadline_s,
+                             const char *const *argv, docker_applied *applied)
 {
     memset(applied, 0, sizeof(*applied));
     cJSON *spec = cJSON_CreateObject();
@@ -151,23 +244,39 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     cJSON_AddStringToObject(labels, DOCKER_LABEL_HOST, o->hostname);
     cJSON_AddItemToObject(spec, "Labels", labels);
     cJSON_AddBoolToObject(spec, "Tty", 0);
+    /* pid 1 is runbox's own init (docker_init_py), which carries the
+     * container's deadline; see there. */
+    char limit[32];
+    snprintf(limit, sizeof(limit), "%.3f", deadline_s > 0 ? deadline_s : 0.0);
+    cJSON *cmd = cJSON_CreateArray();
+    static const char *const init[] = {"python3", "-I", "-c", docker_init_py, NULL};
+    for (size_t i = 0; init[i]; i++)
+        cJSON_AddItemToArray(cmd, cJSON_CreateString(init[i]));
+    cJSON_AddItemToArray(cmd, cJSON_CreateString(kind == DOCKER_KEEPER ? "keep" : "run"));
+    cJSON_AddItemToArray(cmd, cJSON_CreateString(limit));
+    cJSON_AddItemToObject(spec, "Cmd", cmd);
     if (kind != DOCKER_KEEPER) {
-        static const char *const cmd[] = {"python3", "-", NULL};
-        const char *driver[] = {"python3", "-I", "-c", interp_driver_source, NULL};
-        cJSON_AddItemToObject(spec, "Cmd", docker_string_array(
-                                  kind == DOCKER_RUN_CODE ? cmd : driver));
         /* stdin stays open until our half-close, then closes for good. */
         cJSON_AddBoolToObject(spec, "OpenStdin", 1);
         cJSON_AddBoolToObject(spec, "StdinOnce", 1);
         cJSON_AddBoolToObject(spec, "AttachStdin", 1);
         cJSON_AddBoolToObject(spec, "AttachStdout", 1);
         cJSON_AddBoolToObject(spec, "AttachStderr", 1);
-        /* tini as pid 1 gives the code normal signal behaviour. */
-        cJSON_AddBoolToObject(hc, "Init", 1);
     } else {
-        const char *cmd[] = {"python3", "-c", docker_keeper_py, NULL};
-        cJSON_AddItemToObject(spec, "Cmd", docker_string_array(cmd));
+        /* A keeper that ends on its own (idle lifetime) takes its container
+         * and work directory with it. */
+        cJSON_AddBoolToObject(hc, "AutoRemove", 1);
     }
+    /* No log: runbox reads output through attach, and a log would store
+     * everything the code prints on the engine's disk. */
+    cJSON *log = cJSON_CreateObject();
+    cJSON_AddStringToObject(log, "Type", "none");
+    cJSON_AddItemToObject(log, "Config", cJSON_CreateObject());
+    cJSON_AddItemToObject(hc, "LogConfig", log);
+    if (!network && cfg->runtime_nonet)
+        cJSON_AddStringToObject(hc, "Runtime", cfg->runtime_nonet);
+    else if (strcmp(cfg->runtime, "runc") != 0)
+        cJSON_AddStringToObject(hc, "Runtime", cfg->runtime);
 
     applied->network = network;
     cJSON_AddStringToObject(hc, "NetworkMode", network ? "bridge" : "none");
@@ -186,30 +295,43 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     }
     cJSON_AddBoolToObject(hc, "ReadonlyRootfs", cfg->read_only);
 
-    /* /tmp is always a tmpfs. The work directory is a tmpfs for a one-shot
-     * run, but a volume for a keeper: the engine's archive endpoints cannot
-     * see into a tmpfs, and files must go through them. */
+    /* /tmp is always a tmpfs, and so is the work directory: for a one-shot
+     * run a plain tmpfs mount, for a keeper an anonymous volume whose
+     * storage is a tmpfs of that size (the engine's archive endpoints, which
+     * carry files in and out, see volumes but not tmpfs mounts). Either way
+     * the code cannot write more than tmpfs_size there, and the pages count
+     * against the container's memory limit. */
     cJSON *tmpfs = cJSON_CreateObject();
-    char opts[128];
+    char opts[160], owner[64] = "";
     snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%llu",
              (unsigned long long)cfg->tmpfs_bytes);
     cJSON_AddStringToObject(tmpfs, "/tmp", opts);
+    /* uid/gid so that the non-root user owns its work directory. */
+    unsigned uid = 1000, gid = 1000;
+    if (sscanf(cfg->user, "%u:%u", &uid, &gid) >= 1)
+        snprintf(owner, sizeof(owner), ",uid=%u,gid=%u", uid,
+                 strchr(cfg->user, ':') ? gid : uid);
     if (kind != DOCKER_KEEPER) {
-        snprintf(opts, sizeof(opts), "rw,nosuid,nodev,exec,size=%llu,mode=0755",
-                 (unsigned long long)cfg->tmpfs_bytes);
-        /* uid/gid so that the non-root user owns its work directory. */
-        unsigned uid = 1000, gid = 1000;
-        if (sscanf(cfg->user, "%u:%u", &uid, &gid) >= 1) {
-            size_t n = strlen(opts);
-            snprintf(opts + n, sizeof(opts) - n, ",uid=%u,gid=%u", uid,
-                     strchr(cfg->user, ':') ? gid : uid);
-        }
+        snprintf(opts, sizeof(opts), "rw,nosuid,nodev,exec,size=%llu,mode=0755%s",
+                 (unsigned long long)cfg->tmpfs_bytes, owner);
         cJSON_AddStringToObject(tmpfs, DOCKER_WORKDIR, opts);
     } else {
+        snprintf(opts, sizeof(opts), "size=%llu,mode=0755,nosuid,nodev%s",
+                 (unsigned long long)cfg->tmpfs_bytes, owner);
         cJSON *mounts = cJSON_CreateArray();
         cJSON *m = cJSON_CreateObject();
+        cJSON *vo = cJSON_CreateObject();
+        cJSON *dc = cJSON_CreateObject();
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "tmpfs");
+        cJSON_AddStringToObject(o, "device", "tmpfs");
+        cJSON_AddStringToObject(o, "o", opts);
+        cJSON_AddStringToObject(dc, "Name", "local");
+        cJSON_AddItemToObject(dc, "Options", o);
+        cJSON_AddItemToObject(vo, "DriverConfig", dc);
         cJSON_AddStringToObject(m, "Type", "volume");
         cJSON_AddStringToObject(m, "Target", DOCKER_WORKDIR);
+        cJSON_AddItemToObject(m, "VolumeOptions", vo);
         cJSON_AddItemToArray(mounts, m);
         cJSON_AddItemToObject(hc, "Mounts", mounts);
     }
@@ -229,8 +351,10 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
         cJSON_AddNumberToObject(hc, "PidsLimit", applied->pids);
         applied->bits |= RUNBOX_LIMIT_PROCESSES;
     }
-    if (cfg->cpus > 0)
-        cJSON_AddNumberToObject(hc, "NanoCpus", (double)(int64_t)(cfg->cpus * 1e9));
+    if (cfg->cpus > 0) {
+        applied->nano_cpus = (int64_t)(cfg->cpus * 1e9);
+        cJSON_AddNumberToObject(hc, "NanoCpus", (double)applied->nano_cpus);
+    }
     if (limits->cpu_seconds > 0 && kind != DOCKER_KEEPER) {
         /* SIGXCPU at the soft limit, SIGKILL one second later. */
         applied->cpu_seconds = (uint64_t)limits->cpu_seconds +
@@ -251,6 +375,19 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     }
     cJSON_AddItemToObject(hc, "Ulimits", ulimits);
     cJSON_AddItemToObject(spec, "HostConfig", hc);
+    if (kind != DOCKER_KEEPER) {
+        uint64_t nums[3] = {applied->cpu_seconds, applied->file_bytes,
+                            applied->open_files};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(num, sizeof(num), "%llu", (unsigned long long)nums[i]);
+            cJSON_AddItemToArray(cmd, cJSON_CreateString(num));
+        }
+        const char *driver[] = {"python3", "-I", "-c", interp_driver_source, NULL};
+        if (kind == DOCKER_RUN_DRIVER)
+            argv = driver;
+        for (size_t i = 0; argv && argv[i]; i++)
+            cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
+    }
     return spec;
 }
 

@@ -36,22 +36,32 @@ typedef struct docker_applied {
     uint64_t file_bytes;
     uint32_t open_files;
     int network;
+    int64_t nano_cpus; /* CPU quota in 1e-9 CPUs, 0 = none */
     uint32_t bits; /* RUNBOX_LIMIT_* */
 } docker_applied;
 
-/* The body of POST /containers/create. NULL on out of memory. */
-/* env: extra "NAME=value" for the code (pass_env), may be NULL. */
+/* The body of POST /containers/create. NULL on out of memory.
+ * env: extra "NAME=value" for the code (pass_env), may be NULL.
+ * deadline_s: the container's own deadline, enforced by its init even
+ * when runbox is gone: for DOCKER_RUN_CODE the seconds after which it
+ * stops, for DOCKER_KEEPER its idle lifetime (0 = none).
+ * argv: what DOCKER_RUN_CODE runs (its stdin is the attached one). */
 cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
                              docker_container_kind kind,
                              const runbox_limits *limits, int network,
-                             const char *const *env, docker_applied *applied);
+                             const char *const *env, double deadline_s,
+                             const char *const *argv, docker_applied *applied);
+
+/* The prelude of every session exec (see docker_container.c): argv is
+ * python3 -I -c docker_exec_py CPU FSIZE NOFILE COMMAND... */
+extern const char docker_exec_py[];
 
 /* Creates a container from spec (consumed), pulling the image once when
  * the engine does not have it and pulling is on. *id is malloc'd. */
 int docker_container_create(docker_conn *c, const docker_config *cfg,
                             cJSON *spec, char **id);
 int docker_container_start(docker_conn *c, const char *id);
-/* Sends signal ("KILL", "USR1") to the container's init; a container that
+/* Sends signal ("KILL", "USR1", "USR2", "HUP") to the container's init; a container that
  * already stopped is not an error. */
 int docker_container_kill(docker_conn *c, const char *id, const char *signal);
 /* Force-removes it with its anonymous volumes; missing is not an error. */

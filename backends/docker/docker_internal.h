@@ -56,7 +56,19 @@ typedef struct docker_config {
     int no_new_privileges;
     uint64_t tmpfs_bytes;  /* size of the /sandbox and /tmp tmpfs */
     int pull;              /* pull a missing image */
+    char *runtime;         /* OCI runtime: "runc" (engine default), "runsc" */
+    double idle_timeout;   /* seconds a session keeper lives unused, 0 = no end */
+    int tls_verify;        /* TLS to a tcp:// engine, verified against ca.pem */
+    char *cert_path;       /* ca.pem, cert.pem, key.pem; NULL = ~/.docker */
+    char *context;         /* docker CLI context name; NULL = current one */
+    /* Found at open, not a key: the engine's "<runtime>-nonet" variant
+     * (no network stack at all), used for network-off sandboxes. */
+    char *runtime_nonet;
 } docker_config;
+
+/* Grace after a one-shot run's timeout before its container stops on its
+ * own (runbox normally kills it at the timeout). */
+#define DOCKER_DEADLINE_GRACE_S 5.0
 
 extern const char *const docker_config_keys[];
 extern const runbox_setting docker_settings[]; /* docker_settings.c */
@@ -202,9 +214,14 @@ typedef struct docker_pump {
     double deadline;     /* host->now() value, 0 = none */
     const char *input;   /* written to the code's stdin, then EOF */
     size_t input_len;
-    /* Stops the code from outside (kill the container or its processes). */
+    /* Stops the code from outside (kill the container or its processes).
+     * It runs on a thread of its own while the stream is still read: the
+     * engine may not finish a kill while the process's output is unread. */
     int (*stop)(void *arg);
     void *stop_arg;
+    /* Optional, called with stop_arg every few seconds while the code runs
+     * (keeps a session's keeper alive). */
+    int (*touch)(void *arg);
     /* Output collected when io is NULL (environment, install's pip). */
     char *collected;
     size_t collected_len;

@@ -152,7 +152,7 @@ static int docker_interp_stop_session(docker_sandbox *sb)
 static int docker_interp_stop_container(docker_sandbox *sb)
 {
     sb->conn.should_abort = NULL;
-    return docker_container_kill(&sb->conn, sb->run_id, "KILL");
+    return docker_stop_run(sb);
 }
 
 /* Ends the attach stream and state of one interpreter (a session's, or
@@ -254,8 +254,11 @@ int docker_interp_exec(docker_sandbox *sb, const runbox_exec_request *req,
             end->applied = sb->pre_applied;
             sb->prestarted = 0; /* used once: a second run makes its own */
         } else {
-            rc = docker_run_start(sb, DOCKER_RUN_DRIVER, &req->limits, &di->hj,
-                                  &end->applied);
+            double life = 0;
+            if (req->deadline > 0)
+                life = req->deadline - st->host->now() + DOCKER_DEADLINE_GRACE_S;
+            rc = docker_run_start(sb, DOCKER_RUN_DRIVER, &req->limits, NULL,
+                                  life, &di->hj, &end->applied);
         }
         if (rc == RUNBOX_OK) {
             di->running = 1;

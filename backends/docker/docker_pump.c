@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +22,8 @@
  * stream to end before giving up on it. */
 #define DOCKER_PUMP_GRACE_S 10.0
 #define DOCKER_PUMP_RESTOP_S 1.0
+/* How often p->touch runs while the code runs. */
+#define DOCKER_PUMP_TOUCH_S 5.0
 /* Collected output (environment JSON, pip's messages) is small; anything
  * beyond this is dropped rather than held. */
 #define DOCKER_PUMP_COLLECT_MAX (8u << 20)
@@ -45,13 +48,80 @@ static int docker_pump_output(void *arg, int stream, const char *data,
     return RUNBOX_OK;
 }
 
-static void docker_pump_stop(docker_pump *p, docker_stop_reason why,
-                             double *give_up_at)
+/* The stop request runs beside the pump: a kill blocks inside the engine
+ * until the process is gone, and with an output flood that needs the
+ * stream to be drained, which only the pump does. */
+typedef struct docker_stopper {
+    docker_pump *p;
+    pthread_t thread;
+    int started;
+    int done; /* written by the thread, read under __atomic */
+} docker_stopper;
+
+static void *docker_stopper_main(void *arg)
+{
+    docker_stopper *s = arg;
+    s->p->stop(s->p->stop_arg);
+    __atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Starts a stop unless one is still in flight; synchronously when no
+ * thread can be made. */
+static void docker_stopper_fire(docker_stopper *s)
+{
+    if (!s->p->stop)
+        return;
+    if (s->started) {
+        if (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
+            return;
+        pthread_join(s->thread, NULL);
+        s->started = 0;
+    }
+    s->done = 0;
+    if (pthread_create(&s->thread, NULL, docker_stopper_main, s) == 0)
+        s->started = 1;
+    else
+        s->p->stop(s->p->stop_arg);
+}
+
+static void docker_stopper_finish(docker_stopper *s)
+{
+    if (s->started)
+        pthread_join(s->thread, NULL);
+    s->started = 0;
+}
+
+static void docker_pump_stop(docker_pump *p, docker_stopper *s,
+                             docker_stop_reason why, double *give_up_at)
 {
     p->stopped = why;
     *give_up_at = p->host->now() + DOCKER_PUMP_GRACE_S;
-    if (p->stop)
-        p->stop(p->stop_arg);
+    docker_stopper_fire(s);
+}
+
+/* Reads what is there, also what the TLS layer holds already decrypted
+ * (poll does not see that). 0 = more may come, 1 = the stream ended. */
+static int docker_pump_read(docker_pump *p, docker_engine *e,
+                            docker_hijack *hj, docker_demux *demux, char *buf,
+                            size_t size, int *rc)
+{
+    for (int i = 0; i < 64; i++) {
+        size_t got = 0;
+        CURLcode cc = curl_easy_recv(hj->curl, buf, size, &got);
+        if (cc == CURLE_AGAIN)
+            return 0;
+        if (cc != CURLE_OK || got == 0)
+            return 1; /* the stream ended: the process exited */
+        *rc = docker_demux_feed(demux, buf, got, docker_pump_output, p);
+        if (*rc == RUNBOX_EPROTO)
+            *rc = p->host->fail(e->h, RUNBOX_EPROTO,
+                                "Docker at %s sent a malformed output stream",
+                                e->docker_host);
+        if (*rc != RUNBOX_OK)
+            return 1;
+    }
+    return 0;
 }
 
 int docker_pump_run(docker_pump *p, docker_engine *e, docker_hijack *hj)
@@ -64,6 +134,8 @@ int docker_pump_run(docker_pump *p, docker_engine *e, docker_hijack *hj)
     size_t sent = 0;
     int write_open = 1;
     double give_up_at = 0, restop_at = 0;
+    double touch_at = host->now() + DOCKER_PUMP_TOUCH_S;
+    docker_stopper stopper = {.p = p};
     char buf[65536];
 
     while (rc == RUNBOX_OK) {
@@ -75,9 +147,13 @@ int docker_pump_run(docker_pump *p, docker_engine *e, docker_hijack *hj)
         double now = host->now();
         if (p->stopped == DOCKER_STOP_NONE) {
             if (p->io && host->cancelled(p->io))
-                docker_pump_stop(p, DOCKER_STOP_CANCELED, &give_up_at);
+                docker_pump_stop(p, &stopper, DOCKER_STOP_CANCELED, &give_up_at);
             else if (p->deadline > 0 && now >= p->deadline)
-                docker_pump_stop(p, DOCKER_STOP_TIMEOUT, &give_up_at);
+                docker_pump_stop(p, &stopper, DOCKER_STOP_TIMEOUT, &give_up_at);
+            else if (p->touch && now >= touch_at) {
+                touch_at = now + DOCKER_PUMP_TOUCH_S;
+                p->touch(p->stop_arg);
+            }
             restop_at = now + DOCKER_PUMP_RESTOP_S;
         } else if (now >= give_up_at) {
             break;
@@ -85,8 +161,7 @@ int docker_pump_run(docker_pump *p, docker_engine *e, docker_hijack *hj)
             /* Still streaming: stop again (a fork bomb can outrun one
              * pass); harmless when the first one already worked. */
             restop_at = now + DOCKER_PUMP_RESTOP_S;
-            if (p->stop)
-                p->stop(p->stop_arg);
+            docker_stopper_fire(&stopper);
         }
         if (p->stopped != DOCKER_STOP_NONE && write_open) {
             shutdown(hj->fd, SHUT_WR);
@@ -120,19 +195,10 @@ int docker_pump_run(docker_pump *p, docker_engine *e, docker_hijack *hj)
             else if (cc != CURLE_AGAIN)
                 write_open = 0; /* the process is gone; read what it left */
         }
-        if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-            size_t got = 0;
-            CURLcode cc = curl_easy_recv(hj->curl, buf, sizeof(buf), &got);
-            if (cc == CURLE_AGAIN)
-                continue;
-            if (cc != CURLE_OK || got == 0)
-                break; /* the stream ended: the process exited */
-            rc = docker_demux_feed(&demux, buf, got, docker_pump_output, p);
-            if (rc == RUNBOX_EPROTO)
-                rc = host->fail(e->h, RUNBOX_EPROTO,
-                                "Docker at %s sent a malformed output stream",
-                                e->docker_host);
-        }
+        if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
+            docker_pump_read(p, e, hj, &demux, buf, sizeof(buf), &rc))
+            break;
     }
+    docker_stopper_finish(&stopper);
     return rc;
 }

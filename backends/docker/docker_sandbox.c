@@ -13,12 +13,15 @@
 
 #include "docker_sandbox.h"
 
-/* Reported by environment; parsed as data on our side. */
+/* Reported by environment; parsed as data on our side. Run isolated
+ * (python3 -I), so a module planted in /sandbox cannot stand in for json
+ * or platform; the user site (pip install --user) is read as metadata
+ * only, never imported from. */
 static const char docker_environment_py[] =
-    "import json, os, platform, sys\n"
+    "import json, os, platform, site, sys\n"
     "import importlib.metadata as md\n"
     "packages = {}\n"
-    "for d in md.distributions():\n"
+    "for d in md.distributions(path=sys.path + [site.getusersitepackages()]):\n"
     "    name = d.metadata['Name']\n"
     "    if name:\n"
     "        packages[name] = d.version\n"
@@ -70,8 +73,16 @@ int docker_sandbox_create(void **sandbox, void *state,
     if (rc == RUNBOX_OK && sb->oneshot &&
         opts->struct_size >= offsetof(runbox_sandbox_opts, prestart) +
                                  sizeof opts->prestart && opts->prestart) {
-        rc = docker_run_start(sb, DOCKER_RUN_DRIVER, &sb->limits, &sb->pre_hj,
-                              &sb->pre_applied);
+        /* Its init ends it by the pool's lifetime, else by the run's
+         * timeout plus a grace counted from now. */
+        double life = 0;
+        if (opts->struct_size >= offsetof(runbox_sandbox_opts, lifetime) +
+                                     sizeof opts->lifetime)
+            life = opts->lifetime;
+        if (life <= 0 && sb->limits.wall_seconds > 0)
+            life = sb->limits.wall_seconds + DOCKER_DEADLINE_GRACE_S;
+        rc = docker_run_start(sb, DOCKER_RUN_DRIVER, &sb->limits, NULL, life,
+                              &sb->pre_hj, &sb->pre_applied);
         sb->prestarted = rc == RUNBOX_OK;
     }
     if (rc != RUNBOX_OK) {
@@ -112,21 +123,56 @@ int docker_sandbox_keeper(docker_sandbox *sb)
     docker_state *st = sb->st;
     cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_KEEPER,
                                         &sb->limits, sb->network, sb->env,
+                                        st->cfg.idle_timeout, NULL,
                                         &sb->keeper_applied);
     if (!spec)
         return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
     int rc = docker_container_create(&sb->conn, &st->cfg, spec, &sb->keeper_id);
     if (rc == RUNBOX_OK)
         rc = docker_container_start(&sb->conn, sb->keeper_id);
+    sb->touched_at = st->host->now();
     return rc;
+}
+
+/* Tells the keeper that runbox still uses it (its idle deadline starts
+ * again); needed only when the last signal is a while ago. */
+static int docker_keeper_touch(void *arg)
+{
+    docker_sandbox *sb = arg;
+    double now = sb->st->host->now();
+    if (!sb->keeper_id || now - sb->touched_at < sb->st->cfg.idle_timeout / 4)
+        return RUNBOX_OK;
+    sb->touched_at = now;
+    return docker_container_kill(&sb->conn, sb->keeper_id, "USR2");
+}
+
+/* A signal to a container on a connection of its own: stops run on the
+ * pump's stop thread (docker_pump.c) and must not share sb->conn, which
+ * belongs to the thread that runs the sandbox. */
+static int docker_signal(docker_sandbox *sb, const char *id, const char *sig)
+{
+    docker_conn c;
+    int rc = docker_conn_open(&c, &sb->st->engine);
+    if (rc == RUNBOX_OK)
+        rc = docker_container_kill(&c, id, sig);
+    docker_conn_close(&c);
+    return rc;
+}
+
+int docker_stop_run(docker_sandbox *sb)
+{
+    /* USR1 makes the container's init kill everything and exit; unlike
+     * KILL, the engine answers without waiting for the exit, which under
+     * an output flood waits for output nobody reads yet. */
+    if (docker_signal(sb, sb->run_id, "USR1") == RUNBOX_OK)
+        return RUNBOX_OK;
+    return docker_signal(sb, sb->run_id, "KILL");
 }
 
 /* Stops a one-shot run: the container is the run. */
 static int docker_stop_container(void *arg)
 {
-    docker_sandbox *sb = arg;
-    docker_end(sb);
-    return docker_container_kill(&sb->conn, sb->run_id, "KILL");
+    return docker_stop_run(arg);
 }
 
 /* Stops a session's code and keeps the session: the keeper kills every
@@ -135,10 +181,9 @@ static int docker_stop_container(void *arg)
 static int docker_stop_keeper_code(void *arg)
 {
     docker_sandbox *sb = arg;
-    docker_end(sb);
-    if (docker_container_kill(&sb->conn, sb->keeper_id, "USR1") == RUNBOX_OK)
+    if (docker_signal(sb, sb->keeper_id, "USR1") == RUNBOX_OK)
         return RUNBOX_OK;
-    return docker_container_kill(&sb->conn, sb->keeper_id, "KILL");
+    return docker_signal(sb, sb->keeper_id, "KILL");
 }
 
 static void docker_pump_setup(docker_pump *p, docker_sandbox *sb,
@@ -155,12 +200,13 @@ static void docker_pump_setup(docker_pump *p, docker_sandbox *sb,
 }
 
 int docker_run_start(docker_sandbox *sb, docker_container_kind kind,
-                     const runbox_limits *limits, docker_hijack *hj,
-                     docker_applied *applied)
+                     const runbox_limits *limits, const char *const *argv,
+                     double life, docker_hijack *hj, docker_applied *applied)
 {
     docker_state *st = sb->st;
     cJSON *spec = docker_container_spec(&st->cfg, &st->owner, kind,
-                                        limits, sb->network, sb->env, applied);
+                                        limits, sb->network, sb->env, life,
+                                        argv, applied);
     if (!spec)
         return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
     if (sb->run_id) { /* a second run in a one-shot sandbox */
@@ -201,7 +247,8 @@ int docker_sandbox_check(void *sandbox)
 /* A fresh container running `python3 -` with input on stdin (a pool's
  * prestarted interpreter is not that: it is replaced). */
 static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
-                           docker_pump *p, docker_ending *end)
+                           const char *const *argv, docker_pump *p,
+                           docker_ending *end)
 {
     docker_state *st = sb->st;
     docker_engine *e = &st->engine;
@@ -210,7 +257,11 @@ static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
         docker_hijack_close(&sb->pre_hj);
         sb->prestarted = 0;
     }
-    int rc = docker_run_start(sb, DOCKER_RUN_CODE, limits, &hj, &end->applied);
+    double life = 0;
+    if (p->deadline > 0)
+        life = p->deadline - st->host->now() + DOCKER_DEADLINE_GRACE_S;
+    int rc = docker_run_start(sb, DOCKER_RUN_CODE, limits, argv, life, &hj,
+                              &end->applied);
     if (rc != RUNBOX_OK)
         return rc;
     p->stop = docker_stop_container;
@@ -252,17 +303,39 @@ void docker_keeper_quiet(docker_sandbox *sb)
     }
 }
 
-/* argv as an exec in the keeper, with input on its stdin. */
+/* argv as an exec in the keeper, with input on its stdin, started by
+ * docker_exec_py with the per-call rlimits lim (cpu, fsize, nofile; NULL =
+ * none). Afterwards the keeper kills what the call left running (daemons);
+ * when the call was stopped, it has killed everything already. */
 static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
-                           docker_pump *p, docker_ending *end)
+                           const runbox_limits *lim, docker_pump *p,
+                           docker_ending *end)
 {
     docker_state *st = sb->st;
     int rc = docker_sandbox_keeper(sb);
     if (rc != RUNBOX_OK)
         return rc;
     end->applied = sb->keeper_applied;
+    char nums[3][24] = {"0", "0", "0"};
+    if (lim) {
+        uint64_t cpu = (uint64_t)lim->cpu_seconds +
+                       (lim->cpu_seconds > (uint64_t)lim->cpu_seconds);
+        snprintf(nums[0], sizeof(nums[0]), "%llu", (unsigned long long)cpu);
+        snprintf(nums[1], sizeof(nums[1]), "%llu", (unsigned long long)lim->file_bytes);
+        snprintf(nums[2], sizeof(nums[2]), "%u", lim->open_files);
+        end->applied.bits |= (cpu ? RUNBOX_LIMIT_CPU : 0) |
+                             (lim->file_bytes ? RUNBOX_LIMIT_FILE_SIZE : 0) |
+                             (lim->open_files ? RUNBOX_LIMIT_OPEN_FILES : 0);
+    }
+    const char *full[32] = {"python3", "-I", "-c", docker_exec_py,
+                            nums[0], nums[1], nums[2]};
+    size_t n = 7;
+    for (size_t i = 0; argv[i] && n < 31; i++)
+        full[n++] = argv[i];
+    full[n] = NULL;
+    docker_keeper_touch(sb);
     char *exec_id = NULL;
-    rc = docker_exec_create(&sb->conn, &st->cfg, sb->keeper_id, argv, sb->env,
+    rc = docker_exec_create(&sb->conn, &st->cfg, sb->keeper_id, full, sb->env,
                             1, &exec_id);
     if (rc != RUNBOX_OK)
         return rc;
@@ -272,6 +345,7 @@ static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
     rc = docker_hijack_open(&st->engine, &hj, path, "{\"Detach\":false,\"Tty\":false}");
     if (rc == RUNBOX_OK) {
         p->stop = docker_stop_keeper_code;
+        p->touch = docker_keeper_touch;
         rc = docker_pump_run(p, &st->engine, &hj);
         docker_hijack_close(&hj);
     }
@@ -283,8 +357,17 @@ static int docker_run_exec(docker_sandbox *sb, const char *const *argv,
     if (rc == RUNBOX_OK && p->stopped == DOCKER_STOP_NONE) {
         docker_end(sb); /* the code is done; only bookkeeping is left */
         rc = docker_exec_exit_code(&sb->conn, exec_id, &end->status);
-        if (rc == RUNBOX_OK && end->status == 128 + SIGKILL && end->applied.memory)
+        if (rc == RUNBOX_ETIMEOUT) /* it closed its output but runs on */
+            docker_container_kill(&sb->conn, sb->keeper_id, "USR1");
+        else if (rc == RUNBOX_OK && end->status == 128 + SIGKILL && end->applied.memory)
             end->oom = docker_keeper_oom_killed(sb);
+    }
+    if (p->stopped == DOCKER_STOP_NONE && sb->keeper_id && !sb->interp.running) {
+        /* Whatever the call started in the background goes now; the next
+         * exec waits until it is gone. (A running interpreter sweeps after
+         * its own calls.) */
+        if (docker_container_kill(&sb->conn, sb->keeper_id, "HUP") == RUNBOX_OK)
+            sb->touched_at = st->host->now();
     }
     free(exec_id);
     return rc;
@@ -303,7 +386,7 @@ int docker_keeper_oom_killed(docker_sandbox *sb)
     docker_ending end = {0};
     docker_pump_setup(&p, sb, NULL, sb->st->host->now() + 30, NULL, 0);
     int killed = 0;
-    if (docker_run_exec(sb, argv, &p, &end) == RUNBOX_OK && p.collected) {
+    if (docker_run_exec(sb, argv, NULL, &p, &end) == RUNBOX_OK && p.collected) {
         const char *at = strstr(p.collected, "oom_kill ");
         unsigned long count = at ? strtoul(at + 9, NULL, 10) : 0;
         killed = count > sb->oom_kills_seen;
@@ -435,7 +518,7 @@ int docker_sandbox_install(void *sandbox, const char *spec,
     docker_pump p;
     docker_begin(sb, req->io);
     docker_pump_setup(&p, sb, req->io, req->deadline, NULL, 0);
-    int rc = docker_run_exec(sb, argv, &p, &end);
+    int rc = docker_run_exec(sb, argv, NULL, &p, &end);
     free(p.collected);
     return docker_finish(sb, req, rc, &end, out);
 }
@@ -450,12 +533,12 @@ int docker_sandbox_environment(void *sandbox, char **json)
     docker_pump_setup(&p, sb, NULL, st->host->now() + 120,
                       docker_environment_py, sizeof(docker_environment_py) - 1);
     int rc;
+    static const char *const argv[] = {"python3", "-I", "-", NULL};
     if (sb->oneshot && !sb->keeper_id) {
         runbox_limits none = sb->limits;
-        rc = docker_run_code(sb, &none, &p, &end);
+        rc = docker_run_code(sb, &none, argv, &p, &end);
     } else {
-        static const char *const argv[] = {"python3", "-", NULL};
-        rc = docker_run_exec(sb, argv, &p, &end);
+        rc = docker_run_exec(sb, argv, NULL, &p, &end);
     }
     docker_end(sb);
     cJSON *doc = NULL;

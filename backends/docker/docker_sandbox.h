@@ -53,6 +53,7 @@ typedef struct docker_sandbox {
     char *run_id;    /* one-shot run container, removed on destroy */
     char *keeper_id; /* keeper container, removed on destroy */
     docker_applied keeper_applied;
+    double touched_at; /* host->now() of the last signal to the keeper */
     unsigned long oom_kills_seen; /* the keeper cgroup's oom_kill count */
     runbox_exec_io *io; /* of the call in progress, for cancellation */
     int exec_count;
@@ -81,11 +82,15 @@ int docker_sandbox_keeper(docker_sandbox *sb);
 
 /* Creates a run container of kind (DOCKER_RUN_CODE: `python3 -` reading
  * the code from stdin; DOCKER_RUN_DRIVER: the interpreter waiting for
- * frames), attaches to it and starts it. On success *hj is open: the
- * caller closes it. */
+ * frames), attaches to it and starts it; its init stops it life seconds
+ * from now (0 = never). argv is what DOCKER_RUN_CODE runs. On success *hj
+ * is open: the caller closes it. */
 int docker_run_start(docker_sandbox *sb, docker_container_kind kind,
-                     const runbox_limits *limits, docker_hijack *hj,
-                     docker_applied *applied);
+                     const runbox_limits *limits, const char *const *argv,
+                     double life, docker_hijack *hj, docker_applied *applied);
+/* Stops a run container at once (its init kills everything and exits);
+ * safe from any thread: it uses a connection of its own. */
+int docker_stop_run(docker_sandbox *sb);
 /* The verdict and note for how the work ended (docker_sandbox.c). */
 void docker_outcome(const docker_sandbox *sb, const runbox_exec_request *req,
                     const docker_ending *end, runbox_exec_outcome *out);

@@ -26,13 +26,24 @@ const char *dt_docker_host(void)
     return v && *v ? v : "unix:///var/run/docker.sock";
 }
 
+const char *dt_runtime(void)
+{
+    const char *v = getenv("RUNBOX_DOCKER_RUNTIME");
+    return v && *v ? v : NULL;
+}
+
 runbox_config *dt_config(const char *const *extra)
 {
     runbox_config *cfg = NULL;
     assert_int_equal(runbox_config_new(&cfg), RUNBOX_OK);
     assert_int_equal(runbox_config_set(cfg, "backend", "docker"), RUNBOX_OK);
     assert_int_equal(runbox_config_set(cfg, "docker.image", dt_image()), RUNBOX_OK);
-    assert_int_equal(runbox_config_set(cfg, "docker.host", dt_docker_host()), RUNBOX_OK);
+    if (getenv("DOCKER_HOST") || !getenv("DOCKER_CONTEXT"))
+        assert_int_equal(runbox_config_set(cfg, "docker.host", dt_docker_host()),
+                         RUNBOX_OK);
+    if (dt_runtime())
+        assert_int_equal(runbox_config_set(cfg, "docker.runtime", dt_runtime()),
+                         RUNBOX_OK);
     for (size_t i = 0; extra && extra[i]; i += 2) {
         int rc = runbox_config_set(cfg, extra[i], extra[i + 1]);
         if (rc != RUNBOX_OK)
@@ -96,9 +107,22 @@ long dt_api(const char *method, const char *path, const char *json_body,
     const char *host = dt_docker_host();
     char url[1024];
     CURL *c = curl_easy_init();
+    const char *tls = getenv("DOCKER_TLS_VERIFY");
     if (!strncmp(host, "unix://", 7)) {
         curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, host + 7);
         snprintf(url, sizeof(url), "http://docker%s", path);
+    } else if (tls && *tls) {
+        /* The TLS engine the stage script starts: files as the docker CLI
+         * reads them from DOCKER_CERT_PATH. */
+        const char *dir = getenv("DOCKER_CERT_PATH");
+        char f[3][1024];
+        snprintf(f[0], sizeof f[0], "%s/ca.pem", dir ? dir : ".");
+        snprintf(f[1], sizeof f[1], "%s/cert.pem", dir ? dir : ".");
+        snprintf(f[2], sizeof f[2], "%s/key.pem", dir ? dir : ".");
+        curl_easy_setopt(c, CURLOPT_CAINFO, f[0]);
+        curl_easy_setopt(c, CURLOPT_SSLCERT, f[1]);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, f[2]);
+        snprintf(url, sizeof(url), "https://%s%s", host + 6, path);
     } else {
         snprintf(url, sizeof(url), "http://%s%s", host + 6, path);
     }
@@ -120,7 +144,7 @@ long dt_api(const char *method, const char *path, const char *json_body,
     return status;
 }
 
-int dt_count_containers_of(long pid)
+static int dt_count(long pid, int running_only, char **first_id)
 {
     char *body = NULL;
     long status = dt_api("GET",
@@ -136,9 +160,42 @@ int dt_count_containers_of(long pid)
     cJSON_ArrayForEach(item, list) {
         cJSON *labels = cJSON_GetObjectItem(item, "Labels");
         cJSON *p = cJSON_GetObjectItem(labels, "runbox.pid");
-        if (cJSON_IsString(p) && !strcmp(p->valuestring, want))
+        cJSON *st = cJSON_GetObjectItem(item, "State");
+        if (running_only && !(cJSON_IsString(st) && !strcmp(st->valuestring, "running")))
+            continue;
+        if (cJSON_IsString(p) && !strcmp(p->valuestring, want)) {
+            if (first_id && !*first_id)
+                *first_id = strdup(cJSON_GetObjectItem(item, "Id")->valuestring);
             n++;
+        }
     }
     cJSON_Delete(list);
     return n;
+}
+
+int dt_count_containers_of(long pid)
+{
+    return dt_count(pid, 0, NULL);
+}
+
+int dt_count_running_of(long pid)
+{
+    return dt_count(pid, 1, NULL);
+}
+
+char *dt_container_of(long pid)
+{
+    char *id = NULL;
+    dt_count(pid, 0, &id);
+    return id;
+}
+
+cJSON *dt_inspect(const char *id)
+{
+    char path[256], *body = NULL;
+    snprintf(path, sizeof(path), "/containers/%s/json", id);
+    long status = dt_api("GET", path, NULL, &body);
+    cJSON *doc = status == 200 ? cJSON_Parse(body) : NULL;
+    free(body);
+    return doc;
 }

@@ -15,6 +15,9 @@
 const char *dt_image(void);
 /* The engine address: $DOCKER_HOST, else the default socket. */
 const char *dt_docker_host(void);
+/* The OCI runtime the suite runs on: $RUNBOX_DOCKER_RUNTIME, else NULL
+ * (the backend's default, runc). */
+const char *dt_runtime(void);
 
 /* A config for the docker backend with the test image; extra key=value
  * pairs (NULL-terminated) are set on top. Caller frees. */
@@ -29,7 +32,15 @@ runbox_context *dt_context(const char *const *extra);
 long dt_api(const char *method, const char *path, const char *json_body,
             char **body);
 
-/* Number of containers labelled runbox=1 with runbox.pid = pid. */
+/* Number of containers labelled runbox=1 with runbox.pid = pid;
+ * dt_count_running_of counts only the running ones. */
 int dt_count_containers_of(long pid);
+int dt_count_running_of(long pid);
+
+/* The Id of the one container labelled runbox.pid = pid (malloc'd), or
+ * NULL when there is none. */
+char *dt_container_of(long pid);
+/* GET /containers/ID/json, parsed; NULL when it is gone. */
+struct cJSON *dt_inspect(const char *id);
 
 #endif

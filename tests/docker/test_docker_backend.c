@@ -283,7 +283,11 @@ static void test_host_env_hidden(void **state)
                          "import os\n"
                          "print(os.environ.get('E2B_API_KEY'))\n"
                          "print(repr(dict(os.environ)))\n"
-                         "print(open('/proc/1/environ','rb').read())\n",
+                         "for p in ('/proc/1/environ', '/proc/2/environ'):\n"
+                         "    try:\n"
+                         "        print(open(p, 'rb').read())\n"
+                         "    except OSError as e:\n"
+                         "        print(p, type(e).__name__)\n",
                          30, &r), RUNBOX_OK);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
     assert_true(!strncmp(r.out.data, "None\n", 5));
@@ -312,6 +316,26 @@ static void test_big_code(void **state)
     assert_string_equal(r.out.data, want);
     runbox_result_clear(&r);
     free(code);
+}
+
+/* gVisor answers for the kernel itself and reports 4.4.0; runc shares the
+ * host's. */
+static void test_runtime_kernel(void **state)
+{
+    (void)state;
+    runbox_result r;
+    assert_int_equal(run(the_ctx(), "import os\nprint(os.uname().release)", 30, &r),
+                     RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    const char *rt = dt_runtime();
+    print_message("runtime %s: kernel %s", rt ? rt : "default", r.out.data);
+    if (rt && !strcmp(rt, "runsc")) {
+        assert_string_equal(r.out.data, "4.4.0\n");
+        assert_non_null(strstr(r.isolation, "gVisor"));
+    } else {
+        assert_string_not_equal(r.out.data, "4.4.0\n");
+    }
+    runbox_result_clear(&r);
 }
 
 static void test_environment(void **state)
@@ -599,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_network_off),
         cmocka_unit_test(test_host_env_hidden),
         cmocka_unit_test(test_big_code),
+        cmocka_unit_test(test_runtime_kernel),
         cmocka_unit_test(test_environment),
         cmocka_unit_test(test_session_files_and_persistence),
         cmocka_unit_test(test_session_limits),
