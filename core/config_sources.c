@@ -24,6 +24,9 @@ static const struct {
     {"E2B_API_URL", "e2b.api_url"},
     {"E2B_SANDBOX_URL", "e2b.sandbox_url"},
     {"DOCKER_HOST", "docker.host"},
+    {"DOCKER_TLS_VERIFY", "docker.tls_verify"},
+    {"DOCKER_CERT_PATH", "docker.cert_path"},
+    {"DOCKER_CONTEXT", "docker.context"},
 };
 
 typedef struct rb_ini_state {

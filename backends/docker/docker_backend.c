@@ -18,8 +18,16 @@ static int docker_probe(const runbox_host *host, runbox_host_ctx *h)
 {
     docker_engine e;
     docker_conn c;
-    const char *where = host->config_get(h, "host");
-    int rc = docker_engine_open(&e, host, h, where);
+    docker_config cfg;
+    docker_endpoint ep;
+    int rc = docker_config_load(&cfg, host, h);
+    if (rc != RUNBOX_OK)
+        return rc;
+    rc = docker_endpoint_resolve(&ep, host, h, &cfg);
+    docker_config_clear(&cfg);
+    if (rc == RUNBOX_OK)
+        rc = docker_engine_open(&e, host, h, &ep);
+    docker_endpoint_clear(&ep);
     if (rc != RUNBOX_OK)
         return rc;
     rc = docker_conn_open(&c, &e);
@@ -112,7 +120,11 @@ static int docker_open(void **state, const runbox_host *host,
         free(st);
         return rc;
     }
-    rc = docker_engine_open(&st->engine, host, h, st->cfg.host);
+    docker_endpoint ep;
+    rc = docker_endpoint_resolve(&ep, host, h, &st->cfg);
+    if (rc == RUNBOX_OK)
+        rc = docker_engine_open(&st->engine, host, h, &ep);
+    docker_endpoint_clear(&ep);
     if (rc != RUNBOX_OK) {
         docker_config_clear(&st->cfg);
         free(st);

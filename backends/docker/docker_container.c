@@ -32,7 +32,11 @@
  * cannot extend the deadline. SIGUSR2 only keeps the keeper alive; SIGHUP
  * (after every call) also kills every process except those the engine
  * started (parent pid 0: runbox's own execs); SIGUSR1 (stop) kills every
- * process. The kernel protects pid 1 from SIGKILL/SIGSTOP sent from inside;
+ * process once, then sweeps like SIGHUP until nothing the code forked is
+ * left (a fork bomb outruns one pass), so that an exec runbox starts
+ * meanwhile survives. In "run" mode SIGUSR1 kills everything and exits:
+ * a stop the engine answers at once (a KILL request waits for the exit,
+ * which an unread output flood delays). The kernel protects pid 1 from SIGKILL/SIGSTOP sent from inside;
  * it makes itself non-dumpable so that the code (same uid) cannot ptrace it
  * or write its memory. If it dies anyway, the container ends with it. */
 static const char docker_init_py[] =
@@ -111,8 +115,11 @@ static const char docker_init_py[] =
     "    if mode == 'keep' and deadline is not None:\n"
     "        deadline = time.monotonic() + limit\n"
     "    if info.si_signo == signal.SIGUSR1:\n"
-    "        kill_all()\n"
-    "    elif info.si_signo == signal.SIGHUP:\n"
+    "        try:\n"
+    "            os.kill(-1, signal.SIGKILL)\n"
+    "        except ProcessLookupError:\n"
+    "            pass\n"
+    "    if info.si_signo in (signal.SIGUSR1, signal.SIGHUP):\n"
     "        kill_leftovers()\n";
 
 /* Starts every exec in a session: python3 -I -c docker_exec_py CPU FSIZE

@@ -18,25 +18,33 @@
 #define DOCKER_HIJACK_HEADER_TIMEOUT_MS 30000
 
 int docker_engine_open(docker_engine *e, const runbox_host *host,
-                       runbox_host_ctx *h, const char *docker_host)
+                       runbox_host_ctx *h, const docker_endpoint *ep)
 {
     memset(e, 0, sizeof(*e));
     e->host = host;
     e->h = h;
-    if (!docker_host || !*docker_host)
-        docker_host = DOCKER_DEFAULT_HOST;
+    const char *docker_host = ep->host && *ep->host ? ep->host : DOCKER_DEFAULT_HOST;
     e->docker_host = strdup(docker_host);
     if (!e->docker_host)
         return host->fail(h, RUNBOX_ENOMEM, "out of memory");
+    e->tls = ep->tls;
+    e->verify = ep->verify;
+    if ((ep->ca && !(e->ca = strdup(ep->ca))) ||
+        (ep->cert && !(e->cert = strdup(ep->cert))) ||
+        (ep->key && !(e->key = strdup(ep->key)))) {
+        docker_engine_close(e);
+        return host->fail(h, RUNBOX_ENOMEM, "out of memory");
+    }
 
     if (strncmp(docker_host, "unix://", 7) == 0 && docker_host[7]) {
         e->socket_path = strdup(docker_host + 7);
         /* With a unix socket the URL's host part only fills Host:. */
         e->base_url = strdup("http://docker");
     } else if (strncmp(docker_host, "tcp://", 6) == 0 && docker_host[6]) {
-        /* tcp://h:p is plain HTTP; the engine's TLS port would need client
-         * certificates, which this backend does not handle. */
-        if (asprintf(&e->base_url, "http://%s", docker_host + 6) < 0)
+        /* tcp://h:p: HTTPS when TLS is asked for (DOCKER_TLS_VERIFY or a
+         * context with TLS material), plain HTTP otherwise. */
+        if (asprintf(&e->base_url, "%s://%s", e->tls ? "https" : "http",
+                     docker_host + 6) < 0)
             e->base_url = NULL;
         size_t n = e->base_url ? strlen(e->base_url) : 0;
         if (n && e->base_url[n - 1] == '/')
@@ -61,7 +69,28 @@ void docker_engine_close(docker_engine *e)
     free(e->docker_host);
     free(e->socket_path);
     free(e->base_url);
+    free(e->ca);
+    free(e->cert);
+    free(e->key);
     e->docker_host = e->socket_path = e->base_url = NULL;
+    e->ca = e->cert = e->key = NULL;
+}
+
+/* Where and how to connect, on any handle (requests and hijacks). */
+static void docker_engine_setopts(docker_engine *e, CURL *curl)
+{
+    if (e->socket_path)
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
+    if (!e->tls)
+        return;
+    if (e->ca)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, e->ca);
+    if (e->cert) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, e->cert);
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, e->key);
+    }
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, e->verify ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, e->verify ? 2L : 0L);
 }
 
 int docker_conn_open(docker_conn *c, docker_engine *e)
@@ -97,6 +126,15 @@ static int docker_transport_error(docker_engine *e, CURL *curl, CURLcode cc,
 
     if (cc == CURLE_ABORTED_BY_CALLBACK)
         return host->fail(e->h, RUNBOX_ECANCELED, "cancelled");
+    if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CONNECT_ERROR ||
+        cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CACERT_BADFILE ||
+        cc == CURLE_SSL_CIPHER || cc == CURLE_USE_SSL_FAILED)
+        return host->fail(e->h, RUNBOX_EAUTH,
+                          "TLS to Docker at %s failed: %s — check that "
+                          "DOCKER_CERT_PATH (cert_path) holds the engine's "
+                          "ca.pem and a client cert.pem/key.pem it accepts",
+                          e->docker_host,
+                          errbuf && *errbuf ? errbuf : curl_easy_strerror(cc));
     if (cc == CURLE_OPERATION_TIMEDOUT)
         return host->fail(e->h, RUNBOX_ETIMEOUT,
                           "Docker at %s did not answer within %.0f s",
@@ -180,8 +218,7 @@ static int docker_prepare(docker_conn *c, const char *method,
         return e->host->fail(e->h, RUNBOX_ENOMEM, "out of memory");
     curl_easy_setopt(curl, CURLOPT_URL, url);
     free(url);
-    if (e->socket_path)
-        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
+    docker_engine_setopts(e, curl);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
@@ -223,6 +260,8 @@ static int docker_perform(docker_conn *c, const char *method,
 
     CURLcode cc = curl_easy_perform(c->curl);
     curl_slist_free_all(headers);
+    /* errbuf is on this stack: the handle must not keep pointing at it. */
+    curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
     if (cc == CURLE_WRITE_ERROR && sink->cb && sink->cb_status != RUNBOX_OK)
         return sink->cb_status;
     if (cc != CURLE_OK)
@@ -424,13 +463,16 @@ int docker_hijack_open(docker_engine *e, docker_hijack *hj, const char *path,
     if (!hj->curl)
         return host->fail(e->h, RUNBOX_ENOMEM, "curl_easy_init failed");
     curl_easy_setopt(hj->curl, CURLOPT_URL, e->base_url);
-    if (e->socket_path)
-        curl_easy_setopt(hj->curl, CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
+    docker_engine_setopts(e, hj->curl);
     curl_easy_setopt(hj->curl, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(hj->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(hj->curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(hj->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     CURLcode cc = curl_easy_perform(hj->curl);
+    /* The handle outlives this frame (send/recv on the stream), and curl
+     * writes into its error buffer on a failed recv: no pointer to errbuf
+     * may stay behind. */
+    curl_easy_setopt(hj->curl, CURLOPT_ERRORBUFFER, NULL);
     if (cc != CURLE_OK) {
         int rc = docker_transport_error(e, hj->curl, cc, errbuf, 5);
         docker_hijack_close(hj);

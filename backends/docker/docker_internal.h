@@ -80,6 +80,25 @@ int docker_config_load(docker_config *cfg, const runbox_host *host,
 void docker_config_clear(docker_config *cfg);
 
 /* ------------------------------------------------------------------ */
+/* Where the engine is, docker_endpoint.c                              */
+/* ------------------------------------------------------------------ */
+typedef struct docker_endpoint {
+    char *host;   /* unix:///path or tcp://h:p */
+    int tls;      /* https to a tcp:// engine */
+    int verify;   /* check the engine's certificate against ca */
+    char *ca, *cert, *key; /* PEM files, NULL when not given */
+    char *source; /* "host", "default", "docker context 'x'" */
+} docker_endpoint;
+
+/* From [docker] host / DOCKER_HOST (+ DOCKER_TLS_VERIFY, DOCKER_CERT_PATH),
+ * else the docker CLI's context, else the default socket. RUNBOX_ECONFIG
+ * with what to fix when a named context or certificate is unusable.
+ * Clear with docker_endpoint_clear, also after a failure. */
+int docker_endpoint_resolve(docker_endpoint *ep, const runbox_host *host,
+                            runbox_host_ctx *h, const docker_config *cfg);
+void docker_endpoint_clear(docker_endpoint *ep);
+
+/* ------------------------------------------------------------------ */
 /* Engine client, docker_engine.c                                      */
 /* ------------------------------------------------------------------ */
 typedef struct docker_engine {
@@ -87,7 +106,9 @@ typedef struct docker_engine {
     runbox_host_ctx *h;
     char *docker_host;  /* as configured, for messages */
     char *socket_path;  /* unix socket, or NULL for tcp */
-    char *base_url;     /* "http://docker" or "http://host:port" */
+    char *base_url;     /* "http://docker", "http(s)://host:port" */
+    int tls, verify;
+    char *ca, *cert, *key;
     char api_prefix[16]; /* "/v1.41" after negotiation, "" before */
 } docker_engine;
 
@@ -107,9 +128,9 @@ typedef struct docker_response {
     size_t len;
 } docker_response;
 
-/* Parses docker_host (NULL = default). RUNBOX_ECONFIG on a bad form. */
+/* For the endpoint ep (copied). RUNBOX_ECONFIG on a bad form. */
 int docker_engine_open(docker_engine *e, const runbox_host *host,
-                       runbox_host_ctx *h, const char *docker_host);
+                       runbox_host_ctx *h, const docker_endpoint *ep);
 void docker_engine_close(docker_engine *e);
 
 int docker_conn_open(docker_conn *c, docker_engine *e);

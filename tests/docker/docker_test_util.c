@@ -44,6 +44,17 @@ runbox_config *dt_config(const char *const *extra)
     if (dt_runtime())
         assert_int_equal(runbox_config_set(cfg, "docker.runtime", dt_runtime()),
                          RUNBOX_OK);
+    /* The engine the stage scripts point the suite at, as the docker CLI
+     * would find it (a config made here reads no environment itself). */
+    static const char *const env_keys[][2] = {
+        {"DOCKER_TLS_VERIFY", "docker.tls_verify"},
+        {"DOCKER_CERT_PATH", "docker.cert_path"},
+        {"DOCKER_CONTEXT", "docker.context"}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(env_keys[i][0]);
+        if (v && *v)
+            assert_int_equal(runbox_config_set(cfg, env_keys[i][1], v), RUNBOX_OK);
+    }
     for (size_t i = 0; extra && extra[i]; i += 2) {
         int rc = runbox_config_set(cfg, extra[i], extra[i + 1]);
         if (rc != RUNBOX_OK)
