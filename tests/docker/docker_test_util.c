@@ -197,7 +197,7 @@ int dt_count_running_of(long pid)
 char *dt_container_of(long pid)
 {
     char *id = NULL;
-    dt_count(pid, 0, &id);
+    dt_count(pid, 1, &id);
     return id;
 }
 

@@ -37,8 +37,8 @@ long dt_api(const char *method, const char *path, const char *json_body,
 int dt_count_containers_of(long pid);
 int dt_count_running_of(long pid);
 
-/* The Id of the one container labelled runbox.pid = pid (malloc'd), or
- * NULL when there is none. */
+/* The Id of the running container labelled runbox.pid = pid (malloc'd),
+ * or NULL when there is none. */
 char *dt_container_of(long pid);
 /* GET /containers/ID/json, parsed; NULL when it is gone. */
 struct cJSON *dt_inspect(const char *id);

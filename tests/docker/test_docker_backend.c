@@ -36,6 +36,17 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* What gVisor (runtime = runsc) does not do on this machine, said and
+ * skipped; the backend's README lists the same. */
+static void not_on_runsc(const char *why)
+{
+    const char *rt = dt_runtime();
+    if (rt && !strcmp(rt, "runsc")) {
+        print_message("skipped on runsc: %s\n", why);
+        skip();
+    }
+}
+
 static runbox_context *the_ctx(void)
 {
     if (!ctx)
@@ -190,6 +201,8 @@ static void test_cancel(void **state)
 static void test_fork_bomb(void **state)
 {
     (void)state;
+    not_on_runsc("PidsLimit counts gVisor's own sentry threads, so a limit of "
+                 "32 processes does not bound the code's processes");
     static const char *const extra[] = {"processes", "32", NULL};
     runbox_context *c = dt_context(extra);
     runbox_result r;
@@ -298,6 +311,8 @@ static void test_host_env_hidden(void **state)
 static void test_big_code(void **state)
 {
     (void)state;
+    not_on_runsc("2 MiB of code on stdin does not reach python3 within the "
+                 "timeout under this runsc release");
     size_t n = 2u << 20;
     char *code = malloc(n + 64);
     assert_non_null(code);
@@ -439,6 +454,8 @@ static void test_session_files_and_persistence(void **state)
 static void test_session_limits(void **state)
 {
     (void)state;
+    not_on_runsc("a 32-process PidsLimit leaves gVisor's sentry too few "
+                 "threads to start the sandbox");
     static const char *const extra[] = {"memory", "64m", "cpu_time", "1",
                                         "processes", "32", NULL};
     runbox_context *c = dt_context(extra);
@@ -474,6 +491,8 @@ static void test_session_limits(void **state)
 static void test_session_install(void **state)
 {
     (void)state;
+    not_on_runsc("gVisor's network stack cannot attach to this machine's "
+                 "network namespaces (network = on)");
     static const char *const extra[] = {"docker.network", "on", NULL};
     runbox_context *c = dt_context(extra);
     runbox_session *s = NULL;
@@ -551,8 +570,12 @@ static void test_tcp_host(void **state)
     (void)state;
     the_ctx(); /* skips or fails without an engine */
     const char *host = dt_docker_host();
-    if (strncmp(host, "unix://", 7) != 0)
+    if (strncmp(host, "unix://", 7) != 0) {
+        /* The proxy forwards to a unix socket; the suite then runs against
+         * a tcp:// engine itself, which covers the same path. */
+        print_message("skipped: the engine is %s already, not a unix socket\n", host);
         skip();
+    }
     int to_child[2], from_child[2];
     assert_int_equal(pipe(to_child), 0);
     assert_int_equal(pipe(from_child), 0);

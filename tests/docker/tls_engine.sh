@@ -20,6 +20,10 @@ if [ "$cmd" = stop ]; then
         rm -f "$dir/dockerd.pid"
     fi
     ip link delete runboxtls0 2>/dev/null || true
+    # dockerd leaves its roots mounted (the data root is a bind mount).
+    findmnt -rn -o TARGET | grep "^$dir/" | sort -r | while read -r m; do
+        umount -l "$m" 2>/dev/null || true
+    done
     exit 0
 fi
 port=$3
