@@ -20,7 +20,7 @@
 #include "interp.h"
 
 /* pid 1 of every container: python3 -I -c docker_init_py MODE SECONDS
- * [ARGV...]. It carries the container's own deadline, so that no code
+ * [CPU FSIZE NOFILE ARGV...]. It carries the container's own deadline, so that no code
  * outlives a runbox that was killed or hangs:
  * - "run": starts ARGV (the code) as its child and exits with the child's
  *   status (128+N for signal N); past SECONDS it kills everything and exits,
@@ -55,7 +55,15 @@ static const char docker_init_py[] =
     "    if child == 0:\n"
     "        signal.pthread_sigmask(signal.SIG_SETMASK, [])\n"
     "        try:\n"
-    "            os.execvp(sys.argv[3], sys.argv[3:])\n"
+    /* rlimits here as well as in the OCI spec: gVisor ignores the spec's */
+    "            import resource\n"
+    "            for name, v in zip(('RLIMIT_CPU', 'RLIMIT_FSIZE',\n"
+    "                                'RLIMIT_NOFILE'), sys.argv[3:6]):\n"
+    "                v = int(v)\n"
+    "                if v > 0:\n"
+    "                    resource.setrlimit(getattr(resource, name),\n"
+    "                                       (v, v + (name == 'RLIMIT_CPU')))\n"
+    "            os.execvp(sys.argv[6], sys.argv[6:])\n"
     "        finally:\n"
     "            os._exit(127)\n"
     "def reap():\n"

@@ -400,8 +400,12 @@ static void docker_isolation(const docker_sandbox *sb, const docker_applied *a,
                              char *buf, size_t size)
 {
     const docker_config *cfg = &sb->st->cfg;
-    snprintf(buf, size, "docker(user %s,%s%s%s%s)", cfg->user,
-             a->network ? "network" : "no network",
+    char cpus[32] = "";
+    if (a->nano_cpus)
+        snprintf(cpus, sizeof(cpus), ",%.3g cpus", a->nano_cpus / 1e9);
+    snprintf(buf, size, "docker(%s%s,user %s,%s%s%s%s%s)",
+             strcmp(cfg->runtime, "runsc") == 0 ? "gVisor " : "", cfg->runtime,
+             cfg->user, a->network ? "network" : "no network", cpus,
              strcmp(cfg->cap_drop, "ALL") == 0 ? ",no caps" : "",
              cfg->read_only ? ",ro root" : "",
              cfg->no_new_privileges ? ",no-new-privs" : "");
