@@ -282,10 +282,8 @@ int docker_interp_exec(docker_sandbox *sb, const runbox_exec_request *req,
         if (session && req->limits.cpu_seconds > 0)
             lim_len = snprintf(limits + 5, sizeof(limits) - 5,
                                "{\"cpu_seconds\":%.3f}", req->limits.cpu_seconds);
-        if (lim_len > 0) {
+        if (lim_len > 0)
             interp_frame_header((unsigned char *)limits, 'L', (uint32_t)lim_len);
-            end->applied.bits |= RUNBOX_LIMIT_CPU;
-        }
         size_t pre = lim_len > 0 ? (size_t)lim_len + 5 : 0;
         size_t len = pre + req->code_len + 5;
         char *frame = malloc(len);
