@@ -21,7 +21,7 @@ static const struct {
     {"config", cli_config_cmd, "print the effective settings and where each came from"},
     {"gc", cli_gc, "remove sandboxes that killed or crashed runbox processes left behind"},
     {"repl", cli_repl, "an interactive session in a terminal, printing values like a notebook"},
-    {"mcp", NULL, "serve the python_executor tools over MCP on stdio"},
+    {"mcp", NULL, "serve the python_executor tools over MCP (stdio, or --http)"},
     {"compare", NULL, "measure the backends side by side on this machine"},
     {"check", cli_check, "check that a backend keeps the contract (conformance kit)"},
 };
