@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "interp.h"
 
 void interp_frame_header(unsigned char hdr[5], char kind, uint32_t len)
@@ -42,10 +40,36 @@ static int interp_refuse(interp_stream *s, const char *why)
     return RUNBOX_EPROTO;
 }
 
-static const char *interp_json_str(const cJSON *o, const char *key)
+static uint32_t interp_be32(const char *p)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+/* X: three big-endian lengths, then name, value and traceback. */
+static int interp_exception(interp_stream *s, const char *p, uint32_t n)
+{
+    if (n < 12)
+        return interp_refuse(s, "a short exception frame");
+    uint64_t len[3] = {interp_be32(p), interp_be32(p + 4), interp_be32(p + 8)};
+    if (len[0] + len[1] + len[2] != n - 12 || len[0] > 256)
+        return interp_refuse(s, "an exception frame with bad lengths");
+    char *field[3];
+    const char *at = p + 12;
+    for (int i = 0; i < 3; i++) {
+        field[i] = malloc(len[i] + 1);
+        if (field[i]) {
+            memcpy(field[i], at, len[i]);
+            field[i][len[i]] = '\0';
+        }
+        at += len[i];
+    }
+    if (field[0] && field[1] && field[2] && s->io)
+        s->host->set_exception(s->io, field[0], field[1], field[2]);
+    int ok = field[0] && field[1] && field[2];
+    for (int i = 0; i < 3; i++)
+        free(field[i]);
+    return ok ? RUNBOX_OK : interp_refuse(s, "out of memory for an exception");
 }
 
 static int interp_frame(interp_stream *s, char kind, const char *p, uint32_t n)
@@ -69,26 +93,19 @@ static int interp_frame(interp_stream *s, char kind, const char *p, uint32_t n)
                         p[0] == 1);
         return RUNBOX_OK;
     }
-    if (kind != 'X' && kind != 'D')
+    if (kind == 'X')
+        return interp_exception(s, p, n);
+    if (kind != 'D')
         return interp_refuse(s, "a frame of unknown type");
-    cJSON *o = cJSON_ParseWithLength(p, n);
-    if (!cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return interp_refuse(s, "a frame with malformed JSON");
+    /* D: the execution count in decimal. */
+    long count = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9' || i >= 9)
+            return interp_refuse(s, "a malformed done frame");
+        count = count * 10 + (p[i] - '0');
     }
-    if (kind == 'X') {
-        if (s->io)
-            h->set_exception(s->io, interp_json_str(o, "name"),
-                             interp_json_str(o, "value"),
-                             interp_json_str(o, "traceback"));
-    } else {
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "execution_count");
-        s->execution_count = cJSON_IsNumber(c) && c->valuedouble >= 0 &&
-                                     c->valuedouble < 2e9
-                                 ? (int)c->valuedouble : 0;
-        s->done = 1;
-    }
-    cJSON_Delete(o);
+    s->execution_count = (int)count;
+    s->done = 1;
     return RUNBOX_OK;
 }
 

@@ -11,11 +11,12 @@
 #
 # Frame: 1 type byte, 4-byte big-endian payload length, payload.
 #   runbox -> driver   C code (raw bytes)       I interrupt (empty)
-#                      L limits for the next C {cpu_seconds}
+#                      L CPU seconds for the next C (decimal text)
 #   driver -> runbox   O stdout bytes           E stderr bytes
 #                      R rich: main flag byte, MIME, NUL, raw data
-#                      X exception {name, value, traceback}
-#                      D done {execution_count}
+#                      X exception: three 4-byte big-endian lengths, then
+#                        name, value and traceback (UTF-8)
+#                      D done: the execution count (decimal text)
 # Nothing is sent before the first C frame (a pool checks that a waiting
 # interpreter is silent). Code that exits (sys.exit, os._exit, a crash) ends this process; runbox
 # sees the stream end and reads the exit status from the kernel or the
@@ -27,24 +28,38 @@
 # exception, the execution counter); timeouts, restarts, the state epoch,
 # exit statuses and limits come from runbox's own clock and from the
 # kernel or engine.
-import ast
+#
+# Only modules built into the interpreter are imported at start (a run's
+# first frame should cost little more than `python3 -c`); the rest comes
+# from the standard library on first need, never from the code's path.
+import _ast
+import _queue
+import _signal
+import _struct
+import _thread
 import builtins
 import io
-import json
-import linecache
 import os
-import queue
 import resource
 import select
-import signal
-import site
-import struct
 import sys
-import threading
 import time
-import traceback
-import types
 import warnings
+
+STDLIB_PATH = list(sys.path)
+
+
+def stdlib(name):
+    """Imports a standard module as the driver found it at start, even once
+    the work directory (where the code may have a json.py) is on the path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    saved = sys.path
+    sys.path = STDLIB_PATH
+    try:
+        return __import__(name)
+    finally:
+        sys.path = saved
 
 SWEEP = "sweep" in sys.argv[1:]  # kill what the code left after each call
 RICH_METHODS = (
@@ -60,11 +75,14 @@ RICH_METHODS = (
 # --- the frame channel: off fds 0/1 before anything else can use them ---
 chan_in = os.dup(0)
 chan_out = os.dup(1)
-write_lock = threading.Lock()
+own_stderr = os.dup(2)  # kept open: runbox reads its end as the driver's
+write_lock = _thread.allocate_lock()
+HEADER = _struct.Struct(">cI")
+LENGTHS = _struct.Struct(">III")
 
 
 def send(kind, payload=b""):
-    data = struct.pack(">cI", kind, len(payload)) + payload
+    data = HEADER.pack(kind, len(payload)) + payload
     view = memoryview(data)
     with write_lock:
         while view:
@@ -75,10 +93,6 @@ def send(kind, payload=b""):
             except OSError:
                 os._exit(0)  # runbox is gone
             view = view[n:]
-
-
-def send_json(kind, obj):
-    send(kind, json.dumps(obj).encode())
 
 
 def read_exact(n):
@@ -118,7 +132,8 @@ sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8"
 sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
                               errors="backslashreplace", write_through=True)
 sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
-drained = threading.Event()
+drained = _thread.allocate_lock()
+drained.acquire()
 
 
 def pump():
@@ -142,7 +157,7 @@ def pump():
                 if not flush:
                     break
         if flush:
-            drained.set()
+            drained.release()
 
 
 def drain():
@@ -151,15 +166,14 @@ def drain():
             f.flush()
         except Exception:
             pass
-    drained.clear()
     os.write(wake_w, b"w")
-    drained.wait()
+    drained.acquire()
 
 
 # --- interrupts: only while code runs ---
 running = False
-run_lock = threading.Lock()
-main_ident = threading.get_ident()
+run_lock = _thread.allocate_lock()
+main_ident = _thread.get_ident()
 
 
 def on_sigint(signum, frame):
@@ -167,26 +181,26 @@ def on_sigint(signum, frame):
         raise KeyboardInterrupt
 
 
-signal.signal(signal.SIGINT, on_sigint)
-requests = queue.SimpleQueue()
+_signal.signal(_signal.SIGINT, on_sigint)
+requests = _queue.SimpleQueue()
 
 
 def reader():
     while True:
-        kind, size = struct.unpack(">cI", read_exact(5))
+        kind, size = HEADER.unpack(read_exact(5))
         payload = read_exact(size)
         if kind == b"C":
             requests.put(payload)
         elif kind == b"L":
-            requests.put(json.loads(payload))
+            requests.put(float(payload or b"0"))
         elif kind == b"I":
             with run_lock:
                 if running:
-                    signal.pthread_kill(main_ident, signal.SIGINT)
+                    _signal.pthread_kill(main_ident, _signal.SIGINT)
 
 
 # --- what the code sees: its own __main__, the usual import path ---
-main = types.ModuleType("__main__")
+main = type(sys)("__main__")
 main.__dict__["__builtins__"] = builtins
 sys.modules["__main__"] = main
 if os.environ.get("PYTHONDONTWRITEBYTECODE"):
@@ -194,12 +208,10 @@ if os.environ.get("PYTHONDONTWRITEBYTECODE"):
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
 # -I dropped the work directory, PYTHONPATH and the user's site-packages;
-# the code gets them back as `python3 -` would give them, after every
-# module the driver needs is imported (a json.py in the work directory must
-# not replace the driver's).
-traceback.format_exception(ValueError, ValueError("warm"), None)
+# the code gets them back as `python3 -` would give them.
 extra = [""] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 sys.path[0:0] = extra
+site = sys.modules["site"]
 user_site = site.getusersitepackages()
 if os.path.isdir(user_site):
     first_site = next((i for i, p in enumerate(sys.path)
@@ -209,6 +221,20 @@ if os.path.isdir(user_site):
 sys.argv = [""]
 
 execution_count = 0
+
+
+class Cells(dict):
+    """The source of every cell, handed to linecache once a traceback
+    needs it (linecache is too costly to import at start)."""
+
+    def __setitem__(self, key, value):
+        dict.__setitem__(self, key, value)
+        lc = sys.modules.get("linecache")
+        if lc is not None:
+            lc.cache.update(self)
+
+
+cells = Cells()
 
 
 def rich_bundle(value):
@@ -226,11 +252,10 @@ def rich_bundle(value):
         if data is None:
             continue
         if mime == "application/json" and not isinstance(data, (str, bytes)):
-            data = json.dumps(data)
+            data = stdlib("json").dumps(data)
         if isinstance(data, str):
             if mime in ("image/png", "image/jpeg"):
-                import base64  # stdlib, imported before the code's path
-                data = base64.b64decode(data)
+                data = stdlib("binascii").a2b_base64(data)
             else:
                 data = data.encode("utf-8", "surrogateescape")
         bundle.append((mime, bytes(data)))
@@ -257,22 +282,53 @@ def send_rich(mime, data, is_main):
     send(b"R", (b"\1" if is_main else b"\0") + mime.encode() + b"\0" + data)
 
 
+def plain_traceback(exc, tb):
+    """A traceback without the traceback module, for when it cannot be
+    imported (the code used up every file descriptor, say)."""
+    lines = ["Traceback (most recent call last):\n"]
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        lines.append('  File "%s", line %d, in %s\n'
+                     % (code.co_filename, tb.tb_lineno, code.co_name))
+        source = cells.get(code.co_filename)
+        if source and 0 < tb.tb_lineno <= len(source[2]):
+            lines.append("    %s\n" % source[2][tb.tb_lineno - 1].strip())
+        tb = tb.tb_next
+    try:
+        detail = str(exc)
+    except Exception:
+        detail = ""
+    name = type(exc).__name__
+    lines.append("%s: %s\n" % (name, detail) if detail else name + "\n")
+    return "".join(lines)
+
+
 def report(exc):
     """The code raised: the traceback goes to its stderr, as a script's
     would, without the driver's own frames, and to runbox as an X frame."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_globals is globals():
         tb = tb.tb_next
-    if isinstance(exc, SyntaxError):
-        text = "".join(traceback.format_exception_only(type(exc), exc))
-    else:
-        text = "".join(traceback.format_exception(type(exc), exc, tb))
+    try:
+        traceback = stdlib("traceback")
+        sys.modules["linecache"].cache.update(cells)
+        if isinstance(exc, SyntaxError):
+            text = "".join(traceback.format_exception_only(type(exc), exc))
+        else:
+            text = "".join(traceback.format_exception(type(exc), exc, tb))
+    except Exception:
+        text = plain_traceback(exc, tb)
     try:
         sys.stderr.write(text)
     except Exception:
         os.write(2, text.encode("utf-8", "replace"))
-    send_json(b"X", {"name": type(exc).__name__, "value": str(exc),
-                     "traceback": text})
+    try:
+        value = str(exc)
+    except Exception:
+        value = ""
+    fields = [f.encode("utf-8", "backslashreplace")
+              for f in (type(exc).__name__, value, text)]
+    send(b"X", LENGTHS.pack(*map(len, fields)) + b"".join(fields))
 
 
 def exit_status(exc):
@@ -288,15 +344,37 @@ def exit_status(exc):
     return 1
 
 
+def reap():
+    """Collects the children the previous call left (the sandbox killed
+    them after it), so that none lingers as a zombie."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
 def sweep():
     """Kills every process the code left (daemons, background jobs); kill(-1)
     spares this process and the sandbox's init."""
     if not SWEEP:
         return
     try:
-        os.kill(-1, signal.SIGKILL)
+        os.kill(-1, _signal.SIGKILL)
     except OSError:
-        pass
+        return  # nothing else runs
+    # Orphans go to the sandbox's init, which reaps them a moment later:
+    # wait for that too, so that the next call starts with none left.
+    me = str(os.getpid())
+    give_up = time.monotonic() + 0.5
+    while time.monotonic() < give_up:
+        try:
+            if not [p for p in os.listdir("/proc") if p.isdigit() and p not in ("1", me)
+                    and not os.path.exists("/proc/%s/task/%s" % (me, p))]:
+                break
+        except OSError:
+            break
+        time.sleep(0.002)
     # Reap the killed children, so that none is left even as a zombie; a
     # SIGKILL lands quickly, but not at once.
     give_up = time.monotonic() + 0.5
@@ -336,10 +414,11 @@ def apply_cpu_limit():
 
 def run(code):
     global execution_count, running
+    reap()
     execution_count += 1
     name = "<cell %d>" % execution_count
     text = code.decode("utf-8", "replace")
-    linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+    cells[name] = (len(text), None, text.splitlines(True), name)
     results = []
     exit_code = None
     try:
@@ -347,10 +426,10 @@ def run(code):
             apply_cpu_limit()
             with run_lock:
                 running = True
-            tree = ast.parse(code, name, "exec")
+            tree = compile(code, name, "exec", _ast.PyCF_ONLY_AST, True)
             last = None
-            if tree.body and isinstance(tree.body[-1], ast.Expr):
-                last = ast.Expression(tree.body.pop().value)
+            if tree.body and isinstance(tree.body[-1], _ast.Expr):
+                last = _ast.Expression(tree.body.pop().value)
             exec(compile(tree, name, "exec", dont_inherit=True), main.__dict__)
             if last is not None:
                 value = eval(compile(last, name, "eval", dont_inherit=True),
@@ -375,16 +454,16 @@ def run(code):
         os._exit(exit_code)
     for mime, data, is_main in results:
         send_rich(mime, data, is_main)
-    send_json(b"D", {"execution_count": execution_count})
+    send(b"D", b"%d" % execution_count)
 
 
-threading.Thread(target=pump, daemon=True).start()
-threading.Thread(target=reader, daemon=True).start()
+_thread.start_new_thread(pump, ())
+_thread.start_new_thread(reader, ())
 while True:
     try:
         request = requests.get()
-        if isinstance(request, dict):
-            cpu_limit = float(request.get("cpu_seconds") or 0)
+        if isinstance(request, float):
+            cpu_limit = request
             cpu_limited = cpu_limit > 0
             continue
         run(request)

@@ -281,7 +281,7 @@ int docker_interp_exec(docker_sandbox *sb, const runbox_exec_request *req,
         int lim_len = 0;
         if (session && req->limits.cpu_seconds > 0)
             lim_len = snprintf(limits + 5, sizeof(limits) - 5,
-                               "{\"cpu_seconds\":%.3f}", req->limits.cpu_seconds);
+                               "%.3f", req->limits.cpu_seconds);
         if (lim_len > 0)
             interp_frame_header((unsigned char *)limits, 'L', (uint32_t)lim_len);
         size_t pre = lim_len > 0 ? (size_t)lim_len + 5 : 0;
@@ -353,8 +353,14 @@ int docker_interp_exec(docker_sandbox *sb, const runbox_exec_request *req,
         end->applied.memory)
         end->oom = docker_keeper_oom_killed(sb);
     docker_interp_lost(sb);
-    /* Whatever the dead interpreter started goes before the next call. */
-    if (docker_container_kill(&sb->conn, sb->keeper_id, "USR1") == RUNBOX_OK)
+    /* Whatever the dead interpreter started goes before the next call.
+     * After a stop the keeper is already killing; otherwise it is told to
+     * only when something is left, because a kill order it handles late
+     * would hit the next call's interpreter. */
+    if (c.killed || rc == RUNBOX_EPROTO)
+        docker_keeper_quiet(sb);
+    else if (docker_keeper_processes(sb) > 1 &&
+             docker_container_kill(&sb->conn, sb->keeper_id, "USR1") == RUNBOX_OK)
         docker_keeper_quiet(sb);
     if (rc == RUNBOX_OK) {
         docker_outcome(sb, req, end, out);

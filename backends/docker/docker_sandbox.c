@@ -284,19 +284,25 @@ static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
  * left (a fork bomb outlives the first pass). The next run must not start
  * before that, or the keeper would kill it too: wait until the container
  * holds the keeper alone, for at most 5 s. */
-void docker_keeper_quiet(docker_sandbox *sb)
+int docker_keeper_processes(docker_sandbox *sb)
 {
     char path[256];
     snprintf(path, sizeof(path), "/containers/%s/top", sb->keeper_id);
+    cJSON *doc = NULL;
+    if (docker_call_json(&sb->conn, "GET", path, NULL, 5, 200,
+                         "listing the session's processes", &doc, NULL)
+        != RUNBOX_OK)
+        return -1;
+    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "Processes"));
+    cJSON_Delete(doc);
+    return n;
+}
+
+void docker_keeper_quiet(docker_sandbox *sb)
+{
     double until = sb->st->host->now() + 5;
     while (sb->st->host->now() < until) {
-        cJSON *doc = NULL;
-        if (docker_call_json(&sb->conn, "GET", path, NULL, 5, 200,
-                             "listing the session's processes", &doc, NULL)
-            != RUNBOX_OK)
-            return;
-        int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "Processes"));
-        cJSON_Delete(doc);
+        int n = docker_keeper_processes(sb);
         if (n <= 1)
             return;
         usleep(50 * 1000);

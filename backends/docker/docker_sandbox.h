@@ -94,6 +94,9 @@ int docker_stop_run(docker_sandbox *sb);
 /* The verdict and note for how the work ended (docker_sandbox.c). */
 void docker_outcome(const docker_sandbox *sb, const runbox_exec_request *req,
                     const docker_ending *end, runbox_exec_outcome *out);
+/* How many processes the keeper's container holds (itself included), or
+ * -1 when the engine does not say. */
+int docker_keeper_processes(docker_sandbox *sb);
 /* After the keeper was told to kill everything: waits until it has. */
 void docker_keeper_quiet(docker_sandbox *sb);
 /* Whether the kernel OOM-killed something in the keeper since last asked. */

@@ -35,7 +35,8 @@ static const char *const sbx_system_dirs[] = {
 
 /* The parts of /etc programs read: the loader's cache, name resolution,
  * certificates (pip over https), time zone, Debian's alternatives (links
- * in /usr/bin point there) and Python's own settings. No passwd, shadow,
+ * in /usr/bin point there), Python's own settings and Debian's
+ * matplotlibrc and fontconfig setup (matplotlib needs both). No passwd, shadow,
  * ssh keys or host secrets. */
 static const char *const sbx_etc[] = {
     "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
@@ -43,7 +44,7 @@ static const char *const sbx_etc[] = {
     "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/localtime",
     "/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/mime.types",
     "/etc/python3", "/etc/python3.11", "/etc/python3.12", "/etc/python3.13",
-    NULL};
+    "/etc/matplotlibrc", "/etc/fonts", NULL};
 
 static const char *const sbx_devices[] = {"null", "zero", "full", "random",
                                           "urandom", NULL};

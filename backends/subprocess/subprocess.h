@@ -47,12 +47,25 @@ typedef struct sp_sandbox {
     char dir[4096];        /* the work directory (as the code sees it) */
     runbox_limits limits;
     const char *const *env; /* extra "NAME=value" from the core, or NULL */
-    /* A pooled sandbox (prestart): its interpreter already runs and waits
-     * for the code on pre_code (fd 3 inside), see subprocess_prestart.c. */
+    /* A pooled sandbox (prestart): its resident interpreter already runs
+     * and waits for the code (subprocess_interp.c). */
     int prestarted;
-    int pre_code;
-    struct sp_box_proc *pre;
+    int oneshot;
+    /* The resident Python interpreter (subprocess_interp.c), or NULL. */
+    struct sp_interp *interp;
 } sp_sandbox;
+
+typedef struct sp_interp sp_interp;
+/* Runs Python code in the box through the resident interpreter, starting
+ * it when none runs: kept across calls when session, else used once.
+ * Sets out->state_epoch for sessions. */
+int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
+                   runbox_exec_outcome *out);
+/* For pools: starts the interpreter now; tells whether it still waits. */
+int sp_interp_prestart(sp_sandbox *s);
+int sp_interp_check(sp_sandbox *s);
+/* Closes runbox's ends of the interpreter (the box's end kills it). */
+void sp_interp_free(sp_sandbox *s);
 
 /* A process started in a box, until sp_box_finish. */
 typedef struct sp_box_proc {
@@ -88,14 +101,6 @@ int sp_box_start(sp_sandbox *s, const sp_spawn *sp, int code_fd, sp_box_proc *p)
 int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
                   runbox_exec_outcome *out);
 
-/* Pools (subprocess_prestart.c): starts the interpreter of a one-shot
- * box sandbox ahead, runs code in it, tells whether it still waits, and
- * releases it. */
-int sp_prestart(sp_sandbox *s);
-int sp_prestart_exec(sp_sandbox *s, const runbox_exec_request *req,
-                     sp_sink_fn sink, void *sink_ud, runbox_exec_outcome *out);
-int sp_prestart_check(sp_sandbox *s);
-void sp_prestart_drop(sp_sandbox *s);
 
 /* The code's environment (NULL-terminated, free with sp_free_env). The
  * code as a memfd, pipes clear of fd 3 and the verdict of a wait status

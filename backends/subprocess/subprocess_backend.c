@@ -269,16 +269,18 @@ static int sp_sandbox_create(void **out, void *state, const runbox_sandbox_opts 
                              "subprocess backend: %s", err);
     }
     snprintf(s->dir, sizeof s->dir, "%s", SBX_WORKDIR);
-    s->pre_code = -1;
+    s->oneshot = o->oneshot;
     /* For a pool: the interpreter starts now and waits for the code. */
     if (o->oneshot && o->struct_size >= offsetof(runbox_sandbox_opts, prestart) +
                                             sizeof o->prestart && o->prestart) {
-        int rc = sp_prestart(s);
+        int rc = sp_interp_prestart(s);
         if (rc) {
+            sp_interp_free(s);
             sp_box_destroy(s->box);
             free(s);
             return rc;
         }
+        s->prestarted = 1;
     }
     *out = s;
     return RUNBOX_OK;
@@ -290,7 +292,7 @@ static void sp_sandbox_destroy(void *sandbox)
     if (!s)
         return;
     if (s->box) {
-        sp_prestart_drop(s);
+        sp_interp_free(s);
         sp_box_destroy(s->box);
         free(s);
         return;
@@ -327,8 +329,12 @@ static int sp_exec(void *sandbox, const runbox_exec_request *req,
     argv[n++] = "/proc/self/fd/3"; /* the sealed memfd holding the code */
     argv[n] = NULL;
     sp_emit_ctx ec = {s->b->host, req->io};
-    if (s->prestarted && !strcmp(req->language, "python"))
-        return sp_prestart_exec(s, req, sp_to_host, &ec, out);
+    /* Python in a box goes through the resident interpreter: kept by a
+     * session, prestarted by a pool, or started for this one run. */
+    if (s->box && !strcmp(req->language, "python")) {
+        s->prestarted = 0;
+        return sp_interp_exec(s, req, !s->oneshot, out);
+    }
     sp_spawn sp = {argv, req->code, req->code_len, req->limits.network, 0,
                    &req->limits, req->deadline, sp_to_host, &ec, req->io};
     return sp_spawn_run(s, &sp, out);
@@ -337,7 +343,7 @@ static int sp_exec(void *sandbox, const runbox_exec_request *req,
 static int sp_sandbox_check(void *sandbox)
 {
     sp_sandbox *s = sandbox;
-    return s->box ? sp_prestart_check(s) : RUNBOX_OK;
+    return s->box && s->prestarted ? sp_interp_check(s) : RUNBOX_OK;
 }
 
 /* pip runs with an argument list (never a shell) into the sandbox's own
@@ -505,6 +511,7 @@ static const runbox_backend sp_vtable = {
     .capabilities = RUNBOX_CAP_SESSIONS | RUNBOX_CAP_FILES |
                     RUNBOX_CAP_STREAMING | RUNBOX_CAP_NETWORK_CONTROL |
                     RUNBOX_CAP_INSTALL | RUNBOX_CAP_ENVIRONMENT |
+                    RUNBOX_CAP_INTERPRETER | RUNBOX_CAP_RICH_RESULTS |
                     RUNBOX_CAP_LIMIT_CPU | RUNBOX_CAP_LIMIT_MEMORY |
                     RUNBOX_CAP_LIMIT_PROCESSES | RUNBOX_CAP_LIMIT_FILE_SIZE |
                     RUNBOX_CAP_LIMIT_OPEN_FILES,

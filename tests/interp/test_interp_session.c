@@ -45,6 +45,16 @@ static void sexec(runbox_session *s, const char *code, double timeout,
         fail_msg("session execute %s: %s", code, runbox_error_last());
 }
 
+/* r's stdout (never NULL), for assertions. */
+static const char *out_of(const runbox_result *r)
+{
+    if (!r->out.data)
+        print_message("no stdout: verdict %s, message %s, stderr %s\n",
+                      runbox_verdict_name(r->verdict), r->message,
+                      r->err.data ? r->err.data : "");
+    return r->out.data ? r->out.data : "";
+}
+
 static runbox_session *open_session(void)
 {
     runbox_session *s = NULL;
@@ -83,7 +93,7 @@ static void test_state_persists(void **state)
 
     sexec(s, "x += 1\nprint(x, twice(x), math.floor(2.5))", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
-    assert_string_equal(r.out.data, "42 84 2\n");
+    assert_string_equal(out_of(&r), "42 84 2\n");
     assert_int_equal(r.execution_count, 2);
     assert_int_equal(r.state_epoch, epoch);
     runbox_result_clear(&r);
@@ -95,7 +105,7 @@ static void test_state_persists(void **state)
     assert_non_null(strstr(r.err.data, "ZeroDivisionError"));
     runbox_result_clear(&r);
     sexec(s, "print(x, __name__)", 30, &r);
-    assert_string_equal(r.out.data, "100 __main__\n");
+    assert_string_equal(out_of(&r), "100 __main__\n");
     assert_int_equal(r.state_epoch, epoch);
     runbox_result_clear(&r);
     runbox_session_close(s);
@@ -179,7 +189,7 @@ static void test_figures(void **state)
              "import matplotlib.pyplot as plt\n"
              "plt.figure(); plt.show()\nplt.figure(2)\nprint('drawn')", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
-    assert_string_equal(r.out.data, "drawn\n");
+    assert_string_equal(out_of(&r), "drawn\n");
     assert_int_equal(r.rich_count, 2);
     assert_string_equal(r.rich[0].mime, "image/png");
     assert_int_equal(r.rich[0].is_main, 0);
@@ -188,7 +198,7 @@ static void test_figures(void **state)
     runbox_result_clear(&r);
     /* Collected figures are closed: the next run reports only its own. */
     sexec(s, "print(plt.get_fignums())", 30, &r);
-    assert_string_equal(r.out.data, "[]\n");
+    assert_string_equal(out_of(&r), "[]\n");
     assert_int_equal(r.rich_count, 0);
     runbox_result_clear(&r);
     runbox_session_close(s);
@@ -254,7 +264,7 @@ static void test_interrupt_keeps_state(void **state)
     assert_int_equal(r.state_epoch, epoch);
     runbox_result_clear(&r);
     sexec(s, "print(kept, n > 0)", 30, &r);
-    assert_string_equal(r.out.data, "yes True\n");
+    assert_string_equal(out_of(&r), "yes True\n");
     assert_int_equal(r.state_epoch, epoch);
     runbox_result_clear(&r);
     runbox_session_close(s);
@@ -289,7 +299,7 @@ static void test_hard_kill_new_epoch(void **state)
     runbox_result_clear(&r);
     sexec(s, "print('lost' in globals())", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
-    assert_string_equal(r.out.data, "False\n");
+    assert_string_equal(out_of(&r), "False\n");
     assert_int_equal(r.state_epoch, after);
     runbox_result_clear(&r);
     runbox_session_close(s);
@@ -331,7 +341,7 @@ static void test_exit_new_epoch(void **state)
         epoch = r.state_epoch;
         runbox_result_clear(&r);
         sexec(s, "print('v' in globals())", 30, &r);
-        assert_string_equal(r.out.data, "False\n");
+        assert_string_equal(out_of(&r), "False\n");
         assert_int_equal(r.state_epoch, epoch);
         runbox_result_clear(&r);
     }
@@ -353,7 +363,7 @@ static void test_daemon_gone(void **state)
              "        time.sleep(302)\n"
              "    os._exit(0)\n"
              "time.sleep(0.2)\nprint('started')", 30, &r);
-    assert_string_equal(r.out.data, "started\n");
+    assert_string_equal(out_of(&r), "started\n");
     runbox_result_clear(&r);
     sexec(s, "import os\n"
              "me = os.getpid()\n"
@@ -366,7 +376,7 @@ static void test_daemon_gone(void **state)
              "            pass\n"
              "print(left)", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
-    assert_string_equal(r.out.data, "[]\n");
+    assert_string_equal(out_of(&r), "[]\n");
     runbox_result_clear(&r);
     runbox_session_close(s);
 }
@@ -450,7 +460,7 @@ static void test_forged_frames(void **state)
     runbox_result_clear(&r);
     sexec(s, "print('fresh')", 30, &r);
     assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
-    assert_string_equal(r.out.data, "fresh\n");
+    assert_string_equal(out_of(&r), "fresh\n");
     assert_int_equal(r.state_epoch, epoch);
     runbox_result_clear(&r);
     runbox_session_close(s);

@@ -296,7 +296,7 @@ class SubprocessPool(PoolCases, unittest.TestCase):
 
     def kill_one_pooled(self, d):
         stubs = [pid for pid, _ in descendants(d.pid)
-                 if b"_runbox_stub" in cmdline(pid)]
+                 if b"runbox_driver.py" in cmdline(pid)]
         self.assertEqual(len(stubs), 1, "one waiting interpreter expected")
         os.kill(stubs[0], signal.SIGKILL)
 
