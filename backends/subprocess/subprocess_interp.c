@@ -225,7 +225,7 @@ static int sp_interp_pump(sp_sandbox *s, const runbox_exec_request *req,
         }
         if (pf[2].revents) {
             int gone = sp_box_pump(s->box) < 0;
-            if (sp_box_exited(s->box, in->pid, &c->wstatus, &c->cpu))
+            if (sp_box_exited(s->box, in->pid, &c->wstatus, &c->cpu, NULL))
                 c->ended = 1;
             else if (gone) {
                 rc = host->fail(s->b->hctx, RUNBOX_EBACKEND, "the sandbox's "
@@ -269,7 +269,7 @@ int sp_interp_check(sp_sandbox *s)
         return RUNBOX_EGONE;
     int status;
     double cpu;
-    if (sp_box_pump(s->box) < 0 || sp_box_exited(s->box, in->pid, &status, &cpu)) {
+    if (sp_box_pump(s->box) < 0 || sp_box_exited(s->box, in->pid, &status, &cpu, NULL)) {
         in->running = 0;
         return RUNBOX_EGONE;
     }
@@ -364,7 +364,7 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
     if (!c.ended) {
         sp_box_kill(s->box, 0);
         sp_box_pump(s->box);
-        if (!sp_box_exited(s->box, in->pid, &c.wstatus, &c.cpu))
+        if (!sp_box_exited(s->box, in->pid, &c.wstatus, &c.cpu, NULL))
             c.wstatus = SIGKILL;
     }
     out->cpu_seconds = c.cpu;
