@@ -213,8 +213,11 @@ static void cmp_latency_rows(const cmp_options *o, cmp_backend *b,
         return;
     memcpy(copy, s->t, s->n * sizeof *copy);
     snprintf(ev, sizeof ev, "%zu %s%s%s%s", s->n,
-             warm ? "runs of print(1) in one session, after one warm-up"
-                  : "one-shot runs of print(1), a fresh sandbox each",
+             warm == 2 ? "runs of print(1) in one session's resident "
+                         "interpreter, after one warm-up"
+             : warm ? "runs of print(1) in one session (a new interpreter "
+                      "process each: no resident interpreter), after one warm-up"
+                    : "one-shot runs of print(1), a fresh sandbox each",
              s->not_ok ? "; not ok: " : "", s->not_ok ? s->first_problem : "",
              o->runs < 20 && !warm ? "; p95 of few runs is close to the max" : "");
     if (warm) {
@@ -244,7 +247,9 @@ static void cmp_warm(const cmp_options *o, cmp_backend *b, runbox_context *ctx)
         s.not_ok = 0;
         for (int i = 0; i < o->runs && !runbox_interrupted(); i++)
             cmp_sample(&s, ctx, sess, NULL);
-        cmp_latency_rows(o, b, &s, 1);
+        char caps[256];
+        runbox_capabilities_str(runbox_context_capabilities(ctx), caps, sizeof caps);
+        cmp_latency_rows(o, b, &s, strstr(caps, "interpreter") ? 2 : 1);
         b->warm = s.t;
         b->warm_count = s.n;
     }

@@ -300,12 +300,17 @@ int docker_keeper_processes(docker_sandbox *sb)
 
 void docker_keeper_quiet(docker_sandbox *sb)
 {
+    /* Alone twice, 100 ms apart: the keeper's last kill pass, which would
+     * hit a process started now, has then surely ended. */
     double until = sb->st->host->now() + 5;
+    int alone = 0;
     while (sb->st->host->now() < until) {
         int n = docker_keeper_processes(sb);
-        if (n <= 1)
+        if (n < 0 || (n <= 1 && ++alone == 2))
             return;
-        usleep(50 * 1000);
+        if (n > 1)
+            alone = 0;
+        usleep(alone ? 100 * 1000 : 50 * 1000);
     }
 }
 

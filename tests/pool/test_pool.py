@@ -470,7 +470,7 @@ class McpUsesThePool(unittest.TestCase):
 
         def waiting():
             return [pid for pid, _ in descendants(proc.pid)
-                    if b"_runbox_stub" in cmdline(pid)]
+                    if b"runbox_driver.py" in cmdline(pid)]
         deadline = time.monotonic() + 30
         while len(waiting()) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
