@@ -79,7 +79,7 @@ static int sp_interp_start(sp_sandbox *s, const runbox_limits *l)
     char **envp = sp_build_env(s);
     if (!envp)
         return host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
-    if (sp_pipe_above_3(to_p) || sp_pipe_above_3(from_p) || sp_pipe_above_3(err_p)) {
+    if (rbk_pipe_above_3(to_p) || rbk_pipe_above_3(from_p) || rbk_pipe_above_3(err_p)) {
         rc = host->fail(s->b->hctx, RUNBOX_EIO, "cannot set up the interpreter's "
                         "pipes: %s", strerror(errno));
         goto done;
@@ -111,9 +111,9 @@ static int sp_interp_start(sp_sandbox *s, const runbox_limits *l)
     if (!in->epoch)
         in->epoch = 1;
 done:
-    sp_close_pair(to_p);
-    sp_close_pair(from_p);
-    sp_close_pair(err_p);
+    rbk_close_pair(to_p);
+    rbk_close_pair(from_p);
+    rbk_close_pair(err_p);
     sp_free_env(envp);
     return rc;
 }
@@ -368,7 +368,7 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
             c.wstatus = SIGKILL;
     }
     out->cpu_seconds = c.cpu;
-    sp_set_verdict(out, l, c.wstatus, c.stopped == 1, c.stopped == 2);
+    rbk_set_verdict(out, l, c.wstatus, c.stopped == 1, c.stopped == 2);
     long oom_after = sp_box_oom_kills(s->box);
     if (!c.stopped && oom_before >= 0 && oom_after > oom_before &&
         WIFSIGNALED(c.wstatus) && WTERMSIG(c.wstatus) == SIGKILL) {
