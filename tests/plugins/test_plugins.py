@@ -264,6 +264,29 @@ class Mcp(unittest.TestCase):
         proc.stdin.close()
         self.assertEqual(proc.wait(timeout=10), 0)
 
+    def test_session_stuck_in_a_given_up_call_says_so(self):
+        proc = self.start(RUNBOX_GRACE=1)
+        self.send(proc, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                         "params": {"name": "execute_code", "arguments":
+                                    {"code": "hang", "timeout": 1, "session": "s"}}})
+        r = self.answer(proc, 1, 10)["result"]
+        self.assertEqual(r["structuredContent"]["verdict"], "backend_failure")
+        # the session's sandbox is still inside that call: refused at once
+        self.send(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                         "params": {"name": "execute_code", "arguments":
+                                    {"code": "again", "timeout": 5, "session": "s"}}})
+        t0 = time.monotonic()
+        r = self.answer(proc, 2, 10)["result"]
+        self.assertLess(time.monotonic() - t0, 3)
+        self.assertTrue(r["isError"])
+        self.assertIn("gave up on", json.dumps(r))
+        # other work goes on
+        self.call(proc, 3, "fresh", 5)
+        self.assertEqual(self.answer(proc, 3, 10)["result"]["structuredContent"]["stdout"],
+                         "fresh")
+        proc.stdin.close()
+        self.assertEqual(proc.wait(timeout=10), 0)
+
     def test_plugin_output_stays_off_the_protocol(self):
         proc = self.start()
         self.call(proc, 1, "print", 5)
