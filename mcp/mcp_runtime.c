@@ -178,7 +178,9 @@ int mcp_runtime_context(mcp_runtime *rt, runbox_context **ctx, char *msg,
     int rc = RUNBOX_OK;
     if (!rt->ctx && !rt->cfg) {
         rc = RUNBOX_ECONFIG;
-        snprintf(msg, size, "configuration error: %s", rt->config_error);
+        /* Bounded so that the text fits a result message with its prefix
+         * (GCC's -Wformat-truncation in Release builds). */
+        snprintf(msg, size, "configuration error: %.480s", rt->config_error);
     } else if (!rt->ctx) {
         /* Not cached on failure: a daemon that comes up later is used. */
         rc = runbox_context_new(&rt->ctx, rt->cfg);
