@@ -348,6 +348,13 @@ static void test_cpu_quota(void **state)
     runbox_session_close(s);
     runbox_context_free(c);
 
+    const char *rt = dt_runtime();
+    if (rt && !strcmp(rt, "runsc")) {
+        /* gVisor's getrusage counts its own virtual CPU time, not the
+         * host's: the quota cannot be measured from inside. */
+        print_message("runsc: NanoCpus checked; CPU use not measurable inside gVisor\n");
+        return;
+    }
     static const char *const half[] = {"docker.cpus", "0.5", NULL};
     c = dt_context(half);
     assert_int_equal(run(c,
