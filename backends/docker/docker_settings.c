@@ -5,7 +5,7 @@
 #include "docker_internal.h"
 
 const runbox_setting docker_settings[] = {
-    {"host", RUNBOX_SETTING_STRING, DOCKER_DEFAULT_HOST, 0,
+    {"host", RUNBOX_SETTING_STRING, NULL, 0,
      "Docker engine: unix:///path/to/docker.sock or tcp://host:port (DOCKER_HOST); "
      "unset: the docker CLI's context, else the default socket"},
     {"image", RUNBOX_SETTING_STRING, DOCKER_DEFAULT_IMAGE, 0,
