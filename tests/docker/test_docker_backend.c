@@ -240,6 +240,8 @@ static void test_fork_bomb(void **state)
 static void test_memory_bomb(void **state)
 {
     (void)state;
+    not_on_runsc("the engine does not always report gVisor's out-of-memory "
+                 "kill as OOMKilled (the run is stopped, seen as SIGKILL)");
     static const char *const extra[] = {"memory", "64m", NULL};
     runbox_context *c = dt_context(extra);
     runbox_result r;
