@@ -355,6 +355,11 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
                      session ? "the session's variables are kept"
                              : "nothing else was running");
         }
+        long oom_after = sp_box_oom_kills(s->box);
+        if (oom_before >= 0 && oom_after > oom_before && !out->message[0])
+            snprintf(out->message, sizeof out->message, "memory limit reached: "
+                     "the kernel's OOM killer ended %ld process%s of the run",
+                     oom_after - oom_before, oom_after - oom_before == 1 ? "" : "es");
         if (!session) /* a one-shot interpreter serves one call */
             sp_interp_lost(s);
         runbox_outcome_set_state_epoch(out, session ? in->epoch : 0);
