@@ -68,4 +68,14 @@ void interp_stream_begin(interp_stream *s, runbox_exec_io *io);
 int interp_stream_feed(interp_stream *s, const char *data, size_t len);
 void interp_stream_free(interp_stream *s);
 
+/* The last bytes the driver wrote to its own stderr (only a broken driver
+ * writes there), kept NUL-terminated for a failure message. */
+typedef struct interp_tail {
+    char text[512];
+    size_t len;
+} interp_tail;
+
+/* Appends data, dropping the oldest bytes past the buffer's size. */
+void interp_tail_add(interp_tail *t, const char *data, size_t len);
+
 #endif /* RUNBOX_INTERP_H */

@@ -157,3 +157,20 @@ int interp_stream_feed(interp_stream *s, const char *data, size_t len)
     }
     return RUNBOX_OK;
 }
+
+void interp_tail_add(interp_tail *t, const char *data, size_t len)
+{
+    size_t room = sizeof t->text - 1;
+    if (len >= room) {
+        data += len - room;
+        len = room;
+    }
+    if (t->len + len > room) {
+        size_t drop = t->len + len - room;
+        memmove(t->text, t->text + drop, t->len - drop);
+        t->len -= drop;
+    }
+    memcpy(t->text + t->len, data, len);
+    t->len += len;
+    t->text[t->len] = '\0';
+}

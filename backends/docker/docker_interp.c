@@ -44,20 +44,7 @@ static int docker_interp_frame(void *arg, int stream, const char *data,
         return interp_stream_feed(c->stream, data, len);
     /* The driver's own stderr: only a broken driver writes there (the
      * code's fd 2 is a pipe it relays). Kept for the failure message. */
-    docker_interp *di = &c->sb->interp;
-    size_t room = sizeof(di->stderr_tail) - 1;
-    if (len >= room) {
-        data += len - room;
-        len = room;
-    }
-    if (di->stderr_len + len > room) {
-        size_t drop = di->stderr_len + len - room;
-        memmove(di->stderr_tail, di->stderr_tail + drop, di->stderr_len - drop);
-        di->stderr_len -= drop;
-    }
-    memcpy(di->stderr_tail + di->stderr_len, data, len);
-    di->stderr_len += len;
-    di->stderr_tail[di->stderr_len] = '\0';
+    interp_tail_add(&c->sb->interp.stderr_tail, data, len);
     return RUNBOX_OK;
 }
 
@@ -204,8 +191,8 @@ static int docker_interp_start(docker_sandbox *sb)
     }
     docker_demux_init(&di->demux);
     interp_stream_init(&di->stream, st->host);
-    di->stderr_len = 0;
-    di->stderr_tail[0] = '\0';
+    di->stderr_tail.len = 0;
+    di->stderr_tail.text[0] = '\0';
     di->running = 1;
     if (!di->epoch)
         di->epoch = 1;
@@ -306,9 +293,11 @@ int docker_interp_exec(docker_sandbox *sb, const runbox_exec_request *req,
         c.stop(sb);
         rc = st->host->fail(st->h, RUNBOX_EPROTO,
                             "the interpreter sent a malformed frame (%s); it "
-                            "was stopped%s",
+                            "was stopped%s%s%s",
                             di->stream.error,
-                            session ? " and the session's variables are lost" : "");
+                            session ? " and the session's variables are lost" : "",
+                            di->stderr_tail.len ? "; its stderr ends: " : "",
+                            di->stderr_tail.text);
     }
     if (!session) {
         int ended = c.ended;

@@ -31,8 +31,7 @@ typedef struct docker_interp {
     docker_demux demux;
     interp_stream stream;
     uint64_t epoch;   /* changes whenever an interpreter ends; 0 = none yet */
-    char stderr_tail[512]; /* the driver's own stderr, for messages */
-    size_t stderr_len;
+    interp_tail stderr_tail; /* the driver's own stderr, for messages */
 } docker_interp;
 
 /* How a piece of work in a container ended. */

@@ -31,8 +31,7 @@ struct sp_interp {
     int err_fd;         /* its own stderr */
     interp_stream stream;
     uint64_t epoch;     /* 0 until the first interpreter starts */
-    char stderr_tail[512];
-    size_t stderr_len;
+    interp_tail stderr_tail;
 };
 
 /* After a hard stop, how long init may take to report the end. */
@@ -106,7 +105,8 @@ static int sp_interp_start(sp_sandbox *s, const runbox_limits *l)
     to_p[1] = from_p[0] = err_p[0] = -1;
     fcntl(in->to_fd, F_SETFL, fcntl(in->to_fd, F_GETFL) | O_NONBLOCK);
     interp_stream_init(&in->stream, host);
-    in->stderr_len = 0;
+    in->stderr_tail.len = 0;
+    in->stderr_tail.text[0] = '\0';
     in->running = 1;
     if (!in->epoch)
         in->epoch = 1;
@@ -116,23 +116,6 @@ done:
     rbk_close_pair(err_p);
     sp_free_env(envp);
     return rc;
-}
-
-static void sp_interp_stderr(sp_interp *in, const char *data, size_t len)
-{
-    size_t room = sizeof in->stderr_tail - 1;
-    if (len >= room) {
-        data += len - room;
-        len = room;
-    }
-    if (in->stderr_len + len > room) {
-        size_t drop = in->stderr_len + len - room;
-        memmove(in->stderr_tail, in->stderr_tail + drop, in->stderr_len - drop);
-        in->stderr_len -= drop;
-    }
-    memcpy(in->stderr_tail + in->stderr_len, data, len);
-    in->stderr_len += len;
-    in->stderr_tail[in->stderr_len] = '\0';
 }
 
 typedef struct sp_interp_call {
@@ -219,7 +202,7 @@ static int sp_interp_pump(sp_sandbox *s, const runbox_exec_request *req,
         if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t got = read(in->err_fd, buf, sizeof buf);
             if (got > 0)
-                sp_interp_stderr(in, buf, (size_t)got);
+                interp_tail_add(&in->stderr_tail, buf, (size_t)got);
             else if (got == 0 || errno != EINTR)
                 err_open = 0;
         }
@@ -325,8 +308,10 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
              cg ? "cgroup memory+pids" : "no cgroup: memory per process");
     if (rc == RUNBOX_EPROTO) {
         rc = host->fail(s->b->hctx, RUNBOX_EPROTO, "the interpreter sent a "
-                        "malformed frame (%s); it was stopped%s", in->stream.error,
-                        session ? " and the session's variables are lost" : "");
+                        "malformed frame (%s); it was stopped%s%s%s", in->stream.error,
+                        session ? " and the session's variables are lost" : "",
+                        in->stderr_tail.len ? "; its stderr ends: " : "",
+                        in->stderr_tail.text);
         sp_interp_lost(s);
         runbox_outcome_set_state_epoch(out, session ? in->epoch : 0);
         return rc;
