@@ -128,7 +128,7 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
         if (!ended && sp->io && host->cancelled(sp->io))
             cancelled = 1;
         if (!ended && (timed_out || cancelled)) {
-            sp_box_kill(s->box, 0);
+            sp_box_kill(s->box, sp_interp_pid(s));
             if (!sp_box_exited(s->box, pid, &wstatus, &cpu, &cpu_hit))
                 wstatus = SIGKILL; /* init gone: so is the code */
             ended = 1;
@@ -169,7 +169,7 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
                     goto done;
                 }
                 /* The code's tree goes with it (setsid or not). */
-                sp_box_kill(s->box, 0);
+                sp_box_kill(s->box, sp_interp_pid(s));
                 ended = 1;
                 ended_at = host->now();
             }

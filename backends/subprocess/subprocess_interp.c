@@ -47,6 +47,11 @@ static void sp_interp_close_fds(sp_interp *in)
         }
 }
 
+int sp_interp_pid(const sp_sandbox *s)
+{
+    return s->interp && s->interp->running ? s->interp->pid : 0;
+}
+
 void sp_interp_free(sp_sandbox *s)
 {
     if (!s->interp)

@@ -111,6 +111,28 @@ static void test_state_persists(void **state)
     runbox_session_close(s);
 }
 
+/* runbox's own work in a session (describing the environment) runs beside
+ * the interpreter and must not end it. */
+static void test_environment_keeps_state(void **state)
+{
+    (void)state;
+    runbox_session *s = open_session();
+    runbox_result r;
+    sexec(s, "x = 41", 30, &r);
+    uint64_t epoch = r.state_epoch;
+    runbox_result_clear(&r);
+    char *json = NULL;
+    if (runbox_session_environment(s, &json) != RUNBOX_OK)
+        fail_msg("session environment: %s", runbox_error_last());
+    free(json);
+    sexec(s, "print(x + 1)", 30, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_string_equal(out_of(&r), "42\n");
+    assert_int_equal(r.state_epoch, epoch);
+    runbox_result_clear(&r);
+    runbox_session_close(s);
+}
+
 /* The value of a final expression, as IPython shows it. */
 static void test_final_expression(void **state)
 {
@@ -525,6 +547,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capability),
         cmocka_unit_test(test_state_persists),
+        cmocka_unit_test(test_environment_keeps_state),
         cmocka_unit_test(test_final_expression),
         cmocka_unit_test(test_figures),
         cmocka_unit_test(test_real_matplotlib),
