@@ -18,20 +18,9 @@ static const char gc_help[] =
 int cli_gc(int argc, char **argv)
 {
     cli_common common = {0};
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_option(&common, argc, argv, &i);
-        if (c < 0)
-            return 2;
-        if (c)
-            continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(gc_help, cli_out);
-            return 0;
-        }
-        fprintf(stderr, "runbox gc: unknown argument %s (see runbox gc --help)\n",
-                argv[i]);
-        return 2;
-    }
+    int status = cli_parse_common_only(&common, argc, argv, gc_help, NULL);
+    if (status >= 0)
+        return status;
     runbox_config *cfg = cli_config(&common);
     if (!cfg)
         return 2;
@@ -45,7 +34,7 @@ int cli_gc(int argc, char **argv)
     if (!rc)
         fprintf(cli_out, "%s: removed %u leftover sandbox%s\n",
                 runbox_context_backend(ctx), removed, removed == 1 ? "" : "es");
-    int status = rc ? cli_error(rc, NULL) : 0;
+    status = rc ? cli_error(rc, NULL) : 0;
     runbox_context_free(ctx);
     return status;
 }
