@@ -138,9 +138,14 @@ static int docker_open(void **state, const runbox_host *host,
             rc = docker_runtime_check(&c, &st->cfg);
         /* Leftovers of crashed runs go now; failing to list them must not
          * stop this run. */
-        if (rc == RUNBOX_OK && docker_reap_leftovers(&c, &st->owner) < 0)
-            host->log(h, RUNBOX_LOG_WARN, "could not look for leftover "
-                                          "runbox containers");
+        if (rc == RUNBOX_OK) {
+            int n = docker_reap_leftovers(&c, &st->owner);
+            if (n < 0)
+                host->log(h, RUNBOX_LOG_WARN, "could not look for leftover "
+                                              "runbox containers");
+            else
+                st->reaped_on_open = (unsigned)n;
+        }
         docker_conn_close(&c);
     }
     if (rc != RUNBOX_OK) {
@@ -148,6 +153,23 @@ static int docker_open(void **state, const runbox_host *host,
         return rc;
     }
     *state = st;
+    return RUNBOX_OK;
+}
+
+/* runbox gc: what open removed plus what has been left since. */
+static int docker_reap_slot(void *state, unsigned *removed)
+{
+    docker_state *st = state;
+    docker_conn c;
+    int rc = docker_conn_open(&c, &st->engine);
+    if (rc != RUNBOX_OK)
+        return rc;
+    int n = docker_reap_leftovers(&c, &st->owner);
+    docker_conn_close(&c);
+    if (n < 0)
+        return n;
+    *removed = (unsigned)n + __atomic_exchange_n(&st->reaped_on_open, 0,
+                                                  __ATOMIC_RELAXED);
     return RUNBOX_OK;
 }
 
@@ -179,6 +201,7 @@ static const runbox_backend docker_backend = {
     .file_write = docker_file_write,
     .file_read = docker_file_read,
     .sandbox_check = docker_sandbox_check,
+    .reap = docker_reap_slot,
 };
 
 RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,

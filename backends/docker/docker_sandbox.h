@@ -20,6 +20,7 @@ typedef struct docker_state {
     docker_config cfg;
     docker_engine engine;
     docker_owner owner;
+    unsigned reaped_on_open; /* for the first reap call (runbox gc) */
 } docker_state;
 
 /* A session's resident interpreter: one exec in the keeper whose

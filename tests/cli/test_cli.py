@@ -163,6 +163,29 @@ class SignalTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(json.loads(body), [], "container left behind")
 
+    def test_docker_gc_removes_what_a_killed_runbox_left(self):
+        try:
+            docker_get("/_ping")
+        except OSError as e:
+            unavailable(f"no Docker daemon at /var/run/docker.sock ({e})")
+        proc = subprocess.Popen([CLI, "run", "-b", "docker", "-t", "60",
+                                 "import time\nprint('up', flush=True)\ntime.sleep(60)"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = proc.stdout.readline()
+        proc.kill()  # no chance to clean up
+        proc.communicate(timeout=30)
+        self.assertEqual(line, b"up\n")
+        filters = urllib.parse.quote(json.dumps(
+            {"label": ["runbox=1", f"runbox.pid={proc.pid}"]}))
+        status, body = docker_get(f"/containers/json?all=1&filters={filters}")
+        self.assertEqual(len(json.loads(body)), 1, "the killed run's container")
+        p = runbox("gc", "-b", "docker")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        removed = int(p.stdout.split()[2])
+        self.assertGreaterEqual(removed, 1, p.stdout)
+        status, body = docker_get(f"/containers/json?all=1&filters={filters}")
+        self.assertEqual(json.loads(body), [], "gc left the container")
+
     def test_e2b_sandbox_killed(self):
         server = os.path.join(SOURCE, "tests", "e2b", "e2b_test_server.py")
         srv = subprocess.Popen(["/usr/bin/python3", server, "--api-key", "k"],
