@@ -1,5 +1,6 @@
 /* runbox compare: the order of the work for each column. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compare.h"
@@ -8,6 +9,19 @@ void cmp_run(const cmp_options *o, cmp_list *cols)
 {
     for (size_t i = 0; i < cols->n && !runbox_interrupted(); i++) {
         cmp_backend *b = &cols->v[i];
+        const char *const *settings;
+        if (b->usable && cmp_column_backend(b->name, &settings) && settings) {
+            /* A variant whose settings this machine lacks (a runtime the
+             * engine does not have) is listed with the backend's reason. */
+            runbox_context *ctx = NULL;
+            char err[600];
+            if (cmp_open(&ctx, &o->probe, b->name, NULL, err, sizeof err)) {
+                b->usable = 0;
+                free(b->note);
+                b->note = strdup(err);
+            }
+            runbox_context_free(ctx);
+        }
         const char *note = b->note && *b->note ? b->note : NULL;
         const char *what = b->description ? b->description : "";
         if (!b->usable) {

@@ -59,13 +59,39 @@ static void cmp_backend_free(cmp_backend *b)
     free(b->warm);
 }
 
-/* Picks the columns: every backend found, or the -b list in its order,
- * with names that are not backends listed as "not found". */
+/* A variant column ("docker+gvisor") starts as a copy of its backend's
+ * entry; whether its settings work here is found when it is measured. */
+static void cmp_add_variant(cmp_list *out, const cmp_backend *base,
+                            const char *column)
+{
+    cmp_backend *b = cmp_add(out, column);
+    if (!b)
+        return;
+    b->path = base->path ? strdup(base->path) : NULL;
+    b->usable = base->usable;
+    b->note = base->note ? strdup(base->note) : NULL;
+    b->description = base->description ? strdup(base->description) : NULL;
+}
+
+/* Picks the columns: every backend found followed by the variants of the
+ * ones found, or the -b list in its order, with names that are not
+ * backends listed as "not found". */
 static int cmp_select(cmp_list *out, cmp_list *found, const char *wanted)
 {
     if (!wanted) {
         *out = *found;
         memset(found, 0, sizeof *found);
+        size_t n = out->n;
+        for (const char *const *v = cmp_variant_columns; *v; v++) {
+            const char *const *settings;
+            const char *base = cmp_column_backend(*v, &settings);
+            for (size_t i = 0; i < n; i++)
+                if (!strcmp(out->v[i].name, base)) {
+                    cmp_backend copy = out->v[i]; /* out->v may move */
+                    cmp_add_variant(out, &copy, *v);
+                    break;
+                }
+        }
         return 0;
     }
     char *copy = strdup(wanted), *save = NULL;
@@ -76,6 +102,18 @@ static int cmp_select(cmp_list *out, cmp_list *found, const char *wanted)
             t++;
         if (!*t || cmp_find(out, t))
             continue;
+        const char *const *settings;
+        const char *base = cmp_column_backend(t, &settings);
+        /* The base's entry is in out when it was listed earlier (its
+         * entry in found was moved there), else still in found. */
+        cmp_backend *base_entry = settings ? cmp_find(out, base) : NULL;
+        if (!base_entry && settings)
+            base_entry = cmp_find(found, base);
+        if (base_entry) {
+            cmp_backend copy = *base_entry;
+            cmp_add_variant(out, &copy, t);
+            continue;
+        }
         cmp_backend *src = cmp_find(found, t), *b = cmp_add(out, t);
         if (!b)
             break;

@@ -63,6 +63,28 @@ void cmp_progress(const probe_options *o, const char *backend, const char *what)
     fflush(stderr);
 }
 
+static const char *const gvisor_settings[] = {"docker.runtime", "runsc", NULL};
+
+static const struct {
+    const char *column, *backend;
+    const char *const *settings;
+} cmp_variants[] = {
+    {"docker+gvisor", "docker", gvisor_settings},
+};
+
+const char *const cmp_variant_columns[] = {"docker+gvisor", NULL};
+
+const char *cmp_column_backend(const char *column, const char *const **settings)
+{
+    for (size_t i = 0; i < sizeof cmp_variants / sizeof cmp_variants[0]; i++)
+        if (!strcmp(column, cmp_variants[i].column)) {
+            *settings = cmp_variants[i].settings;
+            return cmp_variants[i].backend;
+        }
+    *settings = NULL;
+    return column;
+}
+
 runbox_config *cmp_config(const probe_options *o, const char *name,
                           const char *const *overrides, char *err,
                           size_t err_size)
@@ -71,8 +93,11 @@ runbox_config *cmp_config(const probe_options *o, const char *name,
     int rc = runbox_config_new(&cfg);
     if (!rc)
         rc = runbox_config_load(cfg, o->config_path);
+    const char *const *variant = NULL;
     if (!rc)
-        rc = runbox_config_set(cfg, "backend", name);
+        rc = runbox_config_set(cfg, "backend", cmp_column_backend(name, &variant));
+    for (size_t i = 0; !rc && variant && variant[i]; i += 2)
+        rc = runbox_config_set(cfg, variant[i], variant[i + 1]);
     /* A cold run must be cold: a configured pool (pool_size) would hand
      * the probes and the cold rows started sandboxes. The pooled row makes
      * a pool of its own. */

@@ -92,8 +92,17 @@ void cmp_set(cmp_backend *b, cmp_row row, const char *value,
 /* "\r<text>" on a terminal, nothing on a pipe; NULL clears the line. */
 void cmp_progress(const probe_options *o, const char *backend, const char *what);
 
-/* A configuration for backend name with extra key/value pairs applied as
- * flags (NULL-terminated), or NULL with the error in *err. */
+/* A column that is a backend with settings of its own: "docker+gvisor" is
+ * the docker backend with runtime = runsc. Returns the backend's name and
+ * sets *settings to the column's key/value pairs (NULL-terminated), or,
+ * for a plain backend name, returns it with *settings NULL. */
+const char *cmp_column_backend(const char *column, const char *const **settings);
+/* The variant columns, NULL-terminated, for listing them by default. */
+extern const char *const cmp_variant_columns[];
+
+/* A configuration for column name (a backend, or a variant above) with
+ * extra key/value pairs applied as flags (NULL-terminated), or NULL with
+ * the error in *err. */
 runbox_config *cmp_config(const probe_options *o, const char *name,
                           const char *const *overrides, char *err,
                           size_t err_size);

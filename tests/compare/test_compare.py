@@ -126,6 +126,43 @@ def case_docker(tmp):
     expect_cell(cells, "docker", "security.host_loopback", "no")
 
 
+def case_docker_gvisor(tmp):
+    """docker and docker+gVisor side by side: the variant column really runs
+    under runsc (gVisor's kernel answers 4.4.0 inside) and keeps the same
+    posture."""
+    b = backends().get("docker")
+    if not b or not b["usable"]:
+        why = b["note"] if b else "no docker backend was built"
+        if os.environ.get("CI") == "true":
+            raise Failure(f"CI needs a reachable Docker daemon: {why}")
+        print(f"skip: docker is not usable here: {why}")
+        return SKIP
+    doc, cells = compare_json("-b", "docker,docker+gvisor", "--runs", "1",
+                              "--sections", "security")
+    names = [c["name"] for c in doc["backends"]]
+    check(names == ["docker", "docker+gvisor"], f"columns: {names}")
+    status, why = cells[("docker+gvisor", "setup.status")]
+    if status != "ready":
+        if os.environ.get("CI") == "true":
+            raise Failure(f"CI registers runsc with the engine: {why}")
+        print(f"skip: gVisor (runsc) is not registered with the engine: {why}")
+        return SKIP
+    for key in ("security.host_file", "security.host_env",
+                "security.host_loopback", "security.network",
+                "security.root", "security.capabilities"):
+        expect_cell(cells, "docker+gvisor", key, "no")
+    _, evidence = cells[("docker+gvisor", "security.root")]
+    check("runsc" in (evidence or ""), f"isolation evidence: {evidence}")
+    _, evidence = cells[("docker", "security.root")]
+    check("runc" in (evidence or "") and "runsc" not in evidence,
+          f"plain docker column: {evidence}")
+    env = {"RUNBOX_DOCKER_RUNTIME": "runsc"}
+    p = subprocess.run([CLI, "run", "-b", "docker", "import os; print(os.uname().release)"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, **env})
+    check(p.stdout.strip() == "4.4.0", f"kernel inside gVisor: {p.stdout!r} {p.stderr!r}")
+
+
 def case_formats(tmp):
     """Every format parses, and they agree on the rows."""
     args = ["-b", "subprocess", "--runs", "2"]
