@@ -57,6 +57,7 @@ typedef struct interp_stream {
     size_t rich_bytes;    /* this call's */
     int done;             /* this call's D frame arrived */
     int execution_count;  /* from the last D frame */
+    int memory_error;     /* this call raised MemoryError (the code's word) */
     char error[160];      /* why the stream was refused */
 } interp_stream;
 

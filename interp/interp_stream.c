@@ -26,6 +26,7 @@ void interp_stream_begin(interp_stream *s, runbox_exec_io *io)
     s->io = io;
     s->done = 0;
     s->rich_bytes = 0;
+    s->memory_error = 0;
 }
 
 void interp_stream_free(interp_stream *s)
@@ -64,8 +65,10 @@ static int interp_exception(interp_stream *s, const char *p, uint32_t n)
         }
         at += len[i];
     }
-    if (field[0] && field[1] && field[2] && s->io)
+    if (field[0] && field[1] && field[2] && s->io) {
         s->host->set_exception(s->io, field[0], field[1], field[2]);
+        s->memory_error = !strcmp(field[0], "MemoryError");
+    }
     int ok = field[0] && field[1] && field[2];
     for (int i = 0; i < 3; i++)
         free(field[i]);

@@ -64,6 +64,9 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
 /* For pools: starts the interpreter now; tells whether it still waits. */
 int sp_interp_prestart(sp_sandbox *s);
 int sp_interp_check(sp_sandbox *s);
+/* The note for a MemoryError raised under the per-process address-space
+ * limit when no cgroup counts the sandbox (the code's word, not a verdict). */
+void sp_memory_error_note(runbox_exec_outcome *out, uint64_t limit);
 /* The running interpreter's pid inside the box, or 0: what a sweep after
  * another process (install, environment) must spare. */
 int sp_interp_pid(const sp_sandbox *s);

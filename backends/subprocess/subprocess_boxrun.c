@@ -102,6 +102,15 @@ done:
     return rc;
 }
 
+void sp_memory_error_note(runbox_exec_outcome *out, uint64_t limit)
+{
+    snprintf(out->message, sizeof out->message, "MemoryError: the "
+             "per-process address-space limit (RLIMIT_AS, %llu bytes) was "
+             "probably reached; no cgroup counts this sandbox's memory "
+             "here, so memory is not listed as applied",
+             (unsigned long long)limit);
+}
+
 /* Relays the output of the process sp_box_start started until it and
  * everything it started have ended (or the deadline or a cancel ended
  * them), then judges how it ended. Closes p's descriptors. */
@@ -208,11 +217,7 @@ int sp_box_finish(sp_sandbox *s, const sp_spawn *sp, sp_box_proc *p,
                      oom_after - oom_before, oom_after - oom_before == 1 ? "" : "es");
         }
     } else if (w.memory_error && l->memory_bytes && !cg && !out->message[0]) {
-        snprintf(out->message, sizeof out->message, "MemoryError: the "
-                 "per-process address-space limit (RLIMIT_AS, %llu bytes) was "
-                 "probably reached; no cgroup counts this sandbox's memory "
-                 "here, so memory is not listed as applied",
-                 (unsigned long long)l->memory_bytes);
+        sp_memory_error_note(out, l->memory_bytes);
     }
 done:
     rbk_close_pair(out_p);

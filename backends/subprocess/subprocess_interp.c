@@ -350,6 +350,9 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
             snprintf(out->message, sizeof out->message, "memory limit reached: "
                      "the kernel's OOM killer ended %ld process%s of the run",
                      oom_after - oom_before, oom_after - oom_before == 1 ? "" : "es");
+        else if (in->stream.memory_error && l->memory_bytes && !cg &&
+                 !out->message[0])
+            sp_memory_error_note(out, l->memory_bytes);
         if (!session) /* a one-shot interpreter serves one call */
             sp_interp_lost(s);
         runbox_outcome_set_state_epoch(out, session ? in->epoch : 0);

@@ -9,7 +9,7 @@ t0=$SECONDS
 src=$PWD
 dir=$(mktemp -d /tmp/runbox-tls-engine.XXXXXX)
 port=${RUNBOX_TLS_PORT:-23761}
-cleanup() { tests/docker/tls_engine.sh stop "$dir"; rm -rf "$dir"; }
+cleanup() { tests/docker/tls_engine.sh stop "$dir" || true; rm -rf "$dir"; }
 trap cleanup EXIT
 eval "$(tests/docker/tls_engine.sh start "$dir" "$port")"
 echo "TLS engine up at $DOCKER_HOST ($((SECONDS - t0)) s)" >&2

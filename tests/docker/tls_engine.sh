@@ -21,7 +21,7 @@ if [ "$cmd" = stop ]; then
     fi
     ip link delete runboxtls0 2>/dev/null || true
     # dockerd leaves its roots mounted (the data root is a bind mount).
-    findmnt -rn -o TARGET | grep "^$dir/" | sort -r | while read -r m; do
+    { findmnt -rn -o TARGET | grep "^$dir/" || true; } | sort -r | while read -r m; do
         umount -l "$m" 2>/dev/null || true
     done
     exit 0
