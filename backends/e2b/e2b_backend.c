@@ -320,7 +320,7 @@ static const runbox_backend e2b_backend = {
     .capabilities = RUNBOX_CAP_SESSIONS | RUNBOX_CAP_FILES |
                     RUNBOX_CAP_STREAMING | RUNBOX_CAP_NETWORK_CONTROL |
                     RUNBOX_CAP_INSTALL | RUNBOX_CAP_ENVIRONMENT |
-                    RUNBOX_CAP_RICH_RESULTS,
+                    RUNBOX_CAP_INTERPRETER | RUNBOX_CAP_RICH_RESULTS,
     .languages = e2b_languages,
     .config_keys = e2b_config_keys,
     .settings = e2b_settings,

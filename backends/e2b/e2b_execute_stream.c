@@ -29,6 +29,7 @@ typedef struct e2b_ndjson {
     e2b_buf prepared; /* the line as given to cJSON */
     int ended;        /* end_of_execution seen */
     int raised;       /* an error line seen */
+    int kernel_died;  /* the interpreter said it died (DeadKernelError) */
     int failed;       /* a runbox status when a line could not be handled */
     char why[200];    /* what was wrong with the stream */
 } e2b_ndjson;
@@ -174,6 +175,9 @@ static int e2b_error_record(e2b_ndjson *p, const cJSON *msg)
         }
     }
     p->raised = 1;
+    /* Only ever makes runbox assume the state was lost, never kept. */
+    if (name && !strcmp(name, "DeadKernelError"))
+        p->kernel_died = 1;
     if (!oom)
         p->sb->st->host->set_exception(p->req->io,
                                         name && *name ? name : fallback,
@@ -336,6 +340,18 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
     }
     if (rc == RUNBOX_OK && p.raised)
         out->verdict = RUNBOX_VERDICT_ERROR;
+    if (sb->session) {
+        /* E2B's code interpreter keeps one Python kernel per context for
+         * the sandbox's life. What runbox sees of it: a run it cut short
+         * (the kernel may have been interrupted or restarted) or one the
+         * kernel reported dying in starts a new state epoch; a sandbox's
+         * word can only ever make that happen sooner. */
+        if (!sb->state_epoch)
+            sb->state_epoch = 1;
+        if (rc != RUNBOX_OK || resp.aborted || !p.ended || p.kernel_died)
+            sb->state_epoch++;
+        runbox_outcome_set_state_epoch(out, sb->state_epoch);
+    }
     e2b_buf_free(&p.line);
     e2b_buf_free(&p.prepared);
     e2b_response_free(&resp);

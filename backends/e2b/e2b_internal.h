@@ -58,6 +58,12 @@ typedef struct e2b_sandbox {
                              on RPC, username= on /files) */
     int network_off;     /* created with allow_internet_access false */
     int session;         /* kept across runs: its lifetime is extended */
+    /* The generation of the session's Python interpreter (the code
+     * interpreter's default context), starting at 1. Changed when runbox
+     * cut an execution short (timeout, cancel, a dropped stream: the
+     * interpreter may have been restarted) or the interpreter reported
+     * that it died; see e2b_execute. */
+    uint64_t state_epoch;
     double expires_at;   /* host->now() by which E2B will kill it */
 } e2b_sandbox;
 

@@ -4,9 +4,12 @@
 Speaks the wire protocol of E2B's control plane (API) on one port and of the
 sandbox data plane (envd on 49983 and the code interpreter on 49999, told
 apart by the E2b-Sandbox-Port header or by path) on another, both on
-127.0.0.1 only. Code really runs: every execution is a local python3 (or
-bash/node) process whose working directory is the sandbox's own temporary
-home. It is a test double, not a sandbox: the code is NOT isolated.
+127.0.0.1 only. Code really runs, in the sandbox's own temporary home:
+Python in one resident interpreter per code context (and per language's
+default context) that keeps its variables for the sandbox's lifetime, like
+the real code interpreter's Jupyter kernels; bash/node in a process per
+execution. Nothing a cell starts outlives it. It is a test double, not a
+sandbox: the code is NOT isolated.
 
 Test-only endpoints (on both ports, no auth):
   GET  /_test/stats  -> {"live_sandboxes", "requests": {"METHOD /route": n},
@@ -69,14 +72,21 @@ ENVD_PORT = "49983"
 INTERPRETER_PORT = "49999"
 ENVD_VERSION = "0.5.7"
 
-# The runner executes one cell the way a Jupyter kernel would: the value of
-# a trailing expression becomes the main result, an exception becomes an
-# error record, display_png()/display_svg() publish non-main results. Records
-# go to a private pipe (fd in argv[1]) as JSON lines so they never mix with
-# the code's own output.
-RUNNER = r'''
+# The kernel is one code context's resident Python, as a Jupyter kernel is
+# for the real code interpreter: every cell runs in the same namespace, so
+# variables, imports and functions persist for the sandbox's lifetime. A
+# cell arrives as one JSON line on a private pipe (fd argv[1]); the value of
+# a trailing expression becomes the main result (its repr as text/plain, as
+# IPython shows it), an exception becomes an error record,
+# display_png()/display_svg() publish non-main results, and a "done" record
+# ends the cell. Records go to another private pipe (fd argv[2]) so they
+# never mix with the code's own output. SIGINT interrupts a cell
+# (KeyboardInterrupt) and keeps the namespace.
+KERNEL = r"""
 import ast, base64, json, os, sys, traceback
-_chan = os.fdopen(int(sys.argv.pop(1)), "w", buffering=1)
+_ctl = os.fdopen(int(sys.argv[1]), "r")
+_chan = os.fdopen(int(sys.argv[2]), "w", buffering=1)
+del sys.argv[1:3]
 def _send(rec):
     sys.stdout.flush(); sys.stderr.flush()
     _chan.write(json.dumps(rec) + "\n")
@@ -86,26 +96,99 @@ def display_svg(text):
     _send({"type": "result", "svg": str(text), "is_main_result": False})
 # Like a Jupyter kernel, hand output over a line at a time, not per write.
 sys.stdout.reconfigure(line_buffering=True)
-_src = sys.stdin.read()
 _g = {"__name__": "__main__", "display_png": display_png, "display_svg": display_svg}
-try:
-    _tree = ast.parse(_src, "<cell>", "exec")
-    _last = None
-    if _tree.body and isinstance(_tree.body[-1], ast.Expr):
-        _last = ast.Expression(_tree.body.pop().value)
-    exec(compile(_tree, "<cell>", "exec"), _g)
-    if _last is not None:
-        _v = eval(compile(_last, "<cell>", "eval"), _g)
-        if _v is not None:
-            _r = {"type": "result", "text": repr(_v), "is_main_result": True}
-            if isinstance(_v, (dict, list)):
-                _r["json"] = _v
-            _send(_r)
-except BaseException as _e:
-    _send({"type": "error", "name": type(_e).__name__, "value": str(_e),
-           "traceback": "".join(traceback.format_exception(
-               type(_e), _e, _e.__traceback__.tb_next))})
-'''
+def _cell(src):
+    try:
+        _tree = ast.parse(src, "<cell>", "exec")
+        _last = None
+        if _tree.body and isinstance(_tree.body[-1], ast.Expr):
+            _last = ast.Expression(_tree.body.pop().value)
+        exec(compile(_tree, "<cell>", "exec"), _g)
+        if _last is not None:
+            _v = eval(compile(_last, "<cell>", "eval"), _g)
+            if _v is not None:
+                _r = {"type": "result", "text": repr(_v), "is_main_result": True}
+                if isinstance(_v, (dict, list)):
+                    _r["json"] = _v
+                _send(_r)
+    except BaseException as _e:
+        _send({"type": "error", "name": type(_e).__name__, "value": str(_e),
+               "traceback": "".join(traceback.format_exception(
+                   type(_e), _e, _e.__traceback__.tb_next))})
+for _line in _ctl:
+    _req = json.loads(_line)
+    _saved = {k: os.environ.get(k) for k in _req.get("env", {})}
+    os.environ.update(_req.get("env", {}))
+    try:
+        _cell(_req["code"])
+    except BaseException:
+        pass  # an interrupt that came after the cell ended
+    for _k, _v in _saved.items():
+        if _v is None:
+            os.environ.pop(_k, None)
+        else:
+            os.environ[_k] = _v
+    _send({"type": "done"})
+"""
+
+
+class Kernel:
+    """One code context's resident interpreter, in a process group of its
+    own so that what its cells start can be found and ended."""
+
+    def __init__(self, sbx):
+        ctl_r, self.ctl_w = os.pipe()
+        self.chan, chan_w = os.pipe()
+        self.p = sbx.spawn([sys.executable, "-c", KERNEL, str(ctl_r),
+                            str(chan_w)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           pass_fds=(ctl_r, chan_w))
+        os.close(ctl_r)
+        os.close(chan_w)
+        self.sbx = sbx
+        self.count = 0
+        self.lock = threading.Lock()  # one cell at a time, as in Jupyter
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def strays(self):
+        """The processes of the kernel's group other than the kernel."""
+        out = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit() or int(d) == self.p.pid:
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.p.pid:  # pgrp
+                out.append(int(d))
+        return out
+
+    def end_strays(self):
+        # Like the one-shot runs before: nothing a cell started outlives it.
+        for pid in self.strays():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def kill(self):
+        try:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.p.wait()
+        self.sbx.forget(self.p)
+        for fd in (self.ctl_w, self.chan):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.p.stdout.close()
+        self.p.stderr.close()
 
 
 def now_iso():
@@ -132,7 +215,26 @@ class Sandbox:
         self.envd_version = ENVD_VERSION
         self.cpu_count, self.memory_mb = 2, 512
         self.contexts = {}
+        self.kernels = {}  # context id or "default:<language>" -> Kernel
         self.lock = threading.Lock()
+
+    def kernel(self, key):
+        """The context's resident interpreter, started on first use and
+        again after it ended."""
+        with self.lock:
+            k = self.kernels.get(key)
+            if k is not None and k.alive():
+                return k
+        k = Kernel(self)
+        with self.lock:
+            self.kernels[key] = k
+        return k
+
+    def drop_kernel(self, key):
+        with self.lock:
+            k = self.kernels.pop(key, None)
+        if k is not None:
+            k.kill()
 
     def legacy_envd(self):
         """envd before 0.4.0 had no default user: every call names one."""
@@ -553,6 +655,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(404, "context not found", ctype="text/plain")
         if self.command == "DELETE":
             del sbx.contexts[parts[1]]
+        if self.command == "DELETE" or parts[2:] == ["restart"]:
+            sbx.drop_kernel(parts[1])  # its variables go with it
         return self.send(200, "null")
 
     def execute(self, sbx):
@@ -560,23 +664,45 @@ class Handler(BaseHTTPRequestHandler):
         if "code" not in req:
             return self.send(400, "code is required", ctype="text/plain")
         lang = (req.get("language") or "python").lower()
+        key = "default:" + lang
         if req.get("context_id"):
             ctx = sbx.contexts.get(req["context_id"])
             if ctx is None:
                 return self.send(404, "context not found", ctype="text/plain")
             lang = ctx["language"]
+            key = req["context_id"]
+        kernel = None
         if lang in ("python", "py"):
-            argv = [sys.executable, "-c", RUNNER]
+            kernel = sbx.kernel(key)
+            argv = []
         elif lang == "bash":
             argv = ["bash", "-s"]
         elif lang in ("javascript", "js") and shutil.which("node"):
             argv = ["node", "-"]
         else:
             argv = None
-        sbx.exec_count += 1
+        while kernel is not None:
+            kernel.lock.acquire()  # cells of one context queue up
+            if kernel.alive() and sbx.kernels.get(key) is kernel:
+                break
+            kernel.lock.release()  # ended while this cell waited
+            kernel = sbx.kernel(key)
+        try:
+            self.execute_locked(sbx, req, lang, argv, kernel, key)
+        finally:
+            if kernel is not None:
+                kernel.lock.release()
+
+    def execute_locked(self, sbx, req, lang, argv, kernel, key):
+        if kernel is not None:
+            kernel.count += 1  # the kernel's own counter, as in Jupyter
+            count = kernel.count
+        else:
+            sbx.exec_count += 1
+            count = sbx.exec_count
         self.start_stream(None)
         self.line({"type": "number_of_executions",
-                   "execution_count": sbx.exec_count})
+                   "execution_count": count})
         if self.fault.get("drop_mid_stream"):
             return self.drop()
         if self.fault.get("truncate"):
@@ -587,6 +713,8 @@ class Handler(BaseHTTPRequestHandler):
             self.line({"type": "error", "name": "UnsupportedLanguage",
                        "value": "no %s kernel in this test server" % lang,
                        "traceback": ""})
+        elif kernel is not None:
+            self.run_cell(sbx, kernel, key, req["code"], req.get("env_vars"))
         else:
             self.run_streaming(sbx, argv, req["code"].encode(),
                                req.get("env_vars"))
@@ -600,10 +728,104 @@ class Handler(BaseHTTPRequestHandler):
     def line(self, rec):
         self.chunk(json.dumps(rec).encode() + b"\n")
 
+    def cell_record(self, rec):
+        if self.fault.get("null_error_name"):
+            r = json.loads(rec)
+            if r.get("type") == "error":
+                r["name"] = None  # as some server-side failures do
+                rec = json.dumps(r).encode()
+        return rec
+
+    def emit(self, rec):
+        """Sends one line; False when the client is gone."""
+        try:
+            self.chunk(rec + b"\n")
+            return True
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+
+    def run_cell(self, sbx, kernel, key, code, env_vars):
+        """Runs one cell in the context's kernel, streaming its output and
+        records until its "done". A client that hangs up interrupts the
+        cell (KeyboardInterrupt, variables kept); a cell that does not stop
+        within a second ends the kernel, as does the kernel dying."""
+        try:
+            os.write(kernel.ctl_w, json.dumps(
+                {"code": code, "env": env_vars or {}}).encode() + b"\n")
+        except OSError:
+            pass  # a dead kernel: its channel's EOF says so below
+        out, err = kernel.p.stdout.fileno(), kernel.p.stderr.fileno()
+        names = {out: "stdout", err: "stderr", kernel.chan: "chan"}
+        pending, last = b"", time.monotonic()
+        done = dead = gone = False
+        deadline = checked = None
+        while not done and not dead:
+            ready, _, _ = select.select(list(names), [], [], 0.2)
+            now = time.monotonic()
+            if not gone and (not ready or now - (checked or 0) > 0.2):
+                checked = now
+                gone = self.client_gone()
+            if gone and deadline is None:
+                deadline = now + 1.0
+                try:
+                    os.kill(kernel.p.pid, signal.SIGINT)
+                except OSError:
+                    pass
+            if gone and now > deadline:
+                break
+            if not ready:
+                if not gone and now - last > 5:
+                    # Like the real server: a keepalive after 5 s of silence.
+                    gone = not self.emit(b'{"type": "keepalive"}')
+                    last = now
+                continue
+            # The code's output first: a record is written after a flush.
+            for fd in sorted(ready, key=lambda f: f == kernel.chan):
+                data = os.read(fd, 65536)
+                if not data:
+                    dead = dead or fd == kernel.chan
+                    names.pop(fd, None)
+                    continue
+                last = time.monotonic()
+                if fd != kernel.chan:
+                    if not gone:
+                        gone = not self.emit(json.dumps({
+                            "type": names[fd], "timestamp": now_iso(),
+                            "text": data.decode("utf-8", "surrogateescape")
+                        }).encode())
+                    continue
+                pending += data
+                while b"\n" in pending:
+                    rec, pending = pending.split(b"\n", 1)
+                    if json.loads(rec).get("type") == "done":
+                        done = True
+                        break
+                    if not gone:
+                        gone = not self.emit(self.cell_record(rec))
+        kernel.end_strays()
+        # What the cell printed before its "done" is already in the pipes.
+        drain = [fd for fd in (out, err) if fd in names]
+        while done and not gone and drain:
+            ready, _, _ = select.select(drain, [], [], 0)
+            if not ready:
+                break
+            for fd in ready:
+                data = os.read(fd, 65536)
+                if not data:
+                    drain.remove(fd)
+                    continue
+                self.line({"type": names[fd], "timestamp": now_iso(),
+                           "text": data.decode("utf-8", "surrogateescape")})
+        if not done:
+            if dead and not gone and not sbx.dead.is_set():
+                self.line({"type": "error", "name": "DeadKernelError",
+                           "value": "the kernel died; its variables are "
+                           "lost and the next execution starts a new one",
+                           "traceback": ""})
+            sbx.drop_kernel(key)
+
     def run_streaming(self, sbx, argv, code, env_vars):
         rfd, wfd = os.pipe()
-        if argv[1:2] == ["-c"] and argv[2] is RUNNER:
-            argv = argv + [str(wfd)]
         p = sbx.spawn(argv, extra_env=env_vars, stdin=subprocess.PIPE,
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                       pass_fds=(wfd,))

@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "runbox/backend.h"
 #include "runbox/runbox.h"
 
 #define TEST_KEY "e2b_runbox_test_key_5f1c"
@@ -597,6 +598,131 @@ static void test_cancel(void **state)
     assert_int_equal(r.verdict, RUNBOX_VERDICT_CANCELED);
     assert_true(r.wall_seconds < 3);
     runbox_result_clear(&r);
+    finish(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* The resident interpreter of a session                              */
+/* ------------------------------------------------------------------ */
+
+static void sexec(runbox_session *s, const char *code, double timeout,
+                  runbox_result *r)
+{
+    runbox_exec_options o = {.code = code, .timeout = timeout};
+    runbox_result_init(r);
+    int rc = runbox_session_execute(s, &o, r);
+    if (rc != RUNBOX_OK)
+        fail_msg("session execute %s: %s", code, runbox_error_last());
+}
+
+/* How many processes of this machine carry E2B_SANDBOX_ID=id: what the
+ * test server runs for that sandbox. */
+static int processes_of_sandbox(const char *id)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd,
+             "grep -lsz '^E2B_SANDBOX_ID=%s$' /proc/[0-9]*/environ "
+             "2>/dev/null | wc -l",
+             id);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    int n = -1;
+    if (fscanf(f, "%d", &n) != 1)
+        n = -1;
+    pclose(f);
+    return n;
+}
+
+/* Like E2B's code interpreter (one Jupyter kernel per context), a session
+ * keeps its variables between calls; another session does not see them. */
+static void test_session_interpreter(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx();
+    assert_true(runbox_context_capabilities(ctx) & RUNBOX_CAP_INTERPRETER);
+    assert_true(runbox_context_capabilities(ctx) & RUNBOX_CAP_RICH_RESULTS);
+    runbox_session *s = NULL, *other = NULL;
+    runbox_result r;
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    sexec(s, "x = 41", 0, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    assert_int_equal(r.execution_count, 1);
+    uint64_t epoch = r.state_epoch;
+    assert_true(epoch > 0);
+    runbox_result_clear(&r);
+    sexec(s, "print(x+1)", 0, &r);
+    assert_string_equal(r.out.data, "42\n");
+    assert_int_equal(r.execution_count, 2);
+    assert_true(r.state_epoch == epoch);
+    runbox_result_clear(&r);
+
+    /* A final expression is the main result, as text/plain. */
+    sexec(s, "6*7", 0, &r);
+    const runbox_rich *t = find_rich(&r, "text/plain");
+    assert_non_null(t);
+    assert_true(t->is_main);
+    assert_int_equal(t->len, 2);
+    assert_memory_equal(t->data, "42", 2);
+    runbox_result_clear(&r);
+
+    /* Imports and functions persist too. */
+    sexec(s, "import os\ndef twice(v):\n    return 2 * v\n", 0, &r);
+    runbox_result_clear(&r);
+    sexec(s, "print(twice(x), os.environ['E2B_SANDBOX_ID'])", 0, &r);
+    assert_non_null(r.out.data);
+    assert_memory_equal(r.out.data, "82 ", 3);
+    char sid[64];
+    snprintf(sid, sizeof sid, "%s", r.out.data + 3);
+    sid[strcspn(sid, "\n")] = '\0';
+    runbox_result_clear(&r);
+    assert_true(processes_of_sandbox(sid) >= 1); /* the kernel */
+
+    /* A process the code leaves behind does not outlive its call. */
+    sexec(s, "import subprocess\np = subprocess.Popen(['sleep', '60'])", 0,
+          &r);
+    runbox_result_clear(&r);
+    sexec(s, "p.wait(timeout=5)\nprint(p.returncode)", 0, &r);
+    assert_string_equal(r.out.data, "-9\n");
+    runbox_result_clear(&r);
+
+    /* Another session is another interpreter. */
+    assert_int_equal(runbox_session_open(&other, ctx), RUNBOX_OK);
+    sexec(other, "print(x)", 0, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_string_equal(r.error_name, "NameError");
+    assert_int_equal(r.execution_count, 1);
+    runbox_result_clear(&r);
+    runbox_session_close(other);
+
+    /* A timeout interrupts the code; the session goes on, and its result
+     * no longer promises the old state (a changed epoch). */
+    sexec(s, "while True: pass", 1, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_TIMEOUT);
+    assert_true(r.state_epoch != epoch);
+    epoch = r.state_epoch;
+    runbox_result_clear(&r);
+    sexec(s, "print('alive')", 0, &r);
+    assert_string_equal(r.out.data, "alive\n");
+    assert_true(r.state_epoch == epoch);
+    runbox_result_clear(&r);
+
+    /* An interpreter that dies takes its variables along, and says so. */
+    sexec(s, "y = 1\nimport os\nos._exit(3)", 0, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_true(r.state_epoch != epoch);
+    epoch = r.state_epoch;
+    runbox_result_clear(&r);
+    sexec(s, "print('y' in globals())", 0, &r);
+    assert_string_equal(r.out.data, "False\n");
+    assert_true(r.state_epoch == epoch);
+    runbox_result_clear(&r);
+
+    /* The interpreter ends with the sandbox. */
+    runbox_session_close(s);
+    int left = 0;
+    for (int i = 0; i < 50 && (left = processes_of_sandbox(sid)); i++)
+        usleep(100000);
+    assert_int_equal(left, 0);
     finish(ctx);
 }
 
@@ -1324,6 +1450,7 @@ int main(void)
         FRESH(test_timeout_stops_the_run),
         FRESH(test_cancel),
         FRESH(test_session_files),
+        FRESH(test_session_interpreter),
         FRESH(test_install),
         FRESH(test_environment_oneshot),
         FRESH(test_wrong_key),
