@@ -14,6 +14,7 @@ struct runbox_context {
     void *state;
     runbox_limits limits;
     uint32_t required; /* limits set explicitly */
+    uint64_t caps;     /* vt.capabilities, as the opened state narrowed them */
     char **env;        /* pass_env resolved: "NAME=value", NULL-terminated */
     runbox_pool *pool; /* made from pool_size, or NULL */
     double grace;      /* how long a backend may take to stop */
@@ -181,8 +182,10 @@ RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg
     }
     if (!rc)
         rc = rb_backend_load(&c->b, runbox_config_get(c->cfg, "backend"), c->cfg);
-    if (!rc)
+    if (!rc) {
+        c->caps = c->b->vt.capabilities;
         rc = rb_config_check_backend(c->cfg, &c->b->vt);
+    }
     if (!rc)
         rc = rb_config_limits(c->cfg, c->b->name, &c->limits, &c->required);
     if (!rc)
@@ -202,6 +205,8 @@ RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg
                     runbox_strerror(rc));
     }
     int opened = !rc;
+    if (!rc && c->b->vt.capabilities_of)
+        c->caps &= c->b->vt.capabilities_of(c->state);
     if (!rc)
         rc = rb_context_pool_from_config(c);
     if (rc) {
@@ -234,7 +239,7 @@ RUNBOX_API const char *runbox_context_backend(const runbox_context *c)
 
 RUNBOX_API uint64_t runbox_context_capabilities(const runbox_context *c)
 {
-    return c ? c->b->vt.capabilities : 0;
+    return c ? c->caps : 0;
 }
 
 RUNBOX_API const runbox_limits *runbox_context_limits(const runbox_context *c)
@@ -252,7 +257,7 @@ RUNBOX_API const char *const *runbox_context_languages(const runbox_context *c)
 
 static int rb_need(const runbox_context *c, uint64_t cap, const char *what)
 {
-    if (c->b->vt.capabilities & cap)
+    if (c->caps & cap)
         return RUNBOX_OK;
     return rb_fail(RUNBOX_EUNSUPPORTED, "the %s backend does not support %s; "
                    "choose another backend (runbox backends lists them)",
@@ -802,7 +807,7 @@ static int rb_environment(runbox_context *c, rb_sandbox *sb, char **json)
     cJSON_DeleteItemFromObjectCaseSensitive(o, "backend");
     cJSON_AddStringToObject(o, "backend", c->b->name);
     char caps[256];
-    runbox_capabilities_str(c->b->vt.capabilities, caps, sizeof caps);
+    runbox_capabilities_str(c->caps, caps, sizeof caps);
     cJSON_AddStringToObject(o, "capabilities", caps);
     cJSON_AddItemToObject(o, "limits", rb_limits_json(&c->limits, 0));
     *json = cJSON_PrintUnformatted(o);

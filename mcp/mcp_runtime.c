@@ -234,7 +234,10 @@ void mcp_runtime_facts(void *userdata, mcp_facts *f)
     snprintf(f->backend, sizeof f->backend, "%s", runbox_context_backend(ctx));
     f->caps = runbox_context_capabilities(ctx);
     f->languages = runbox_context_languages(ctx);
-    f->network = lim->network;
+    /* A backend that cannot switch the network off (subprocess with
+     * isolation = none) gives the code the network whatever was asked. */
+    f->network = lim->network ||
+                 !(f->caps & RUNBOX_CAP_NETWORK_CONTROL);
     f->timeout = lim->wall_seconds;
     /* A configured default above the maximum is still allowed to be asked
      * for explicitly. */

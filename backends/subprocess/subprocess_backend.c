@@ -502,6 +502,19 @@ static int sp_file_read(void *sandbox, const char *path, void **data, size_t *le
     return rc;
 }
 
+/* With isolation = none every call is a new plain python3 process (there
+ * is no box whose init could keep and police a resident interpreter), so
+ * a session keeps files but not variables, no rich values are reported,
+ * and the network cannot be switched off: the context must not claim it. */
+static uint64_t sp_capabilities_of(void *state)
+{
+    const sp_backend *b = state;
+    if (b->isolation != SP_ISOLATION_NONE)
+        return UINT64_MAX;
+    return ~(uint64_t)(RUNBOX_CAP_INTERPRETER | RUNBOX_CAP_RICH_RESULTS |
+                       RUNBOX_CAP_NETWORK_CONTROL);
+}
+
 static const runbox_backend sp_vtable = {
     .abi_version = RUNBOX_BACKEND_ABI,
     .struct_size = sizeof(runbox_backend),
@@ -530,6 +543,7 @@ static const runbox_backend sp_vtable = {
     .file_write = sp_file_write,
     .file_read = sp_file_read,
     .sandbox_check = sp_sandbox_check,
+    .capabilities_of = sp_capabilities_of,
 };
 
 RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,

@@ -394,6 +394,14 @@ typedef struct runbox_backend {
      * counts them. RUNBOX_OK, or a status when the leftovers could not be
      * listed. A backend may do the same in open. Optional. */
     int (*reap)(void *state, unsigned *removed);
+    /* What this opened state can really do, when its configuration takes
+     * away some of the declared capabilities (subprocess with isolation =
+     * none runs each call in a new process, so it keeps no resident
+     * interpreter). Called once after open; the core ANDs the answer with
+     * capabilities, so it can only narrow them, and every later check,
+     * runbox_context_capabilities and what the MCP server tells models
+     * follow it. Optional: NULL = capabilities as declared. */
+    uint64_t (*capabilities_of)(void *state);
     /* New slots are appended here. */
 } runbox_backend;
 

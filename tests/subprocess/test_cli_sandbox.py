@@ -11,6 +11,11 @@ scripts/test.d/30-subprocess-nonroot.sh.
                 the forged success
   mcp_killed    `runbox mcp` (tool calls run on worker threads) SIGKILLed
                 while the code runs: no process of the sandbox survives
+  mcp_isolation_none
+                `runbox mcp` with isolation = none (a process per call):
+                the tool descriptions do not promise that variables
+                persist (they do not) nor that the network is off (it
+                cannot be); with namespaces they promise both, truly
 """
 import json
 import os
@@ -150,6 +155,63 @@ def case_mcp_killed():
             return
         time.sleep(0.01)
     raise Failure(f"processes of the sandbox survived: {left}")
+
+
+def mcp_session_facts(isolation):
+    """(execute_code's description, whether x survived between two calls of
+    one session) from `runbox mcp` on subprocess with this isolation."""
+    env = dict(os.environ, RUNBOX_SUBPROCESS_ISOLATION=isolation)
+    mcp = subprocess.Popen([CLI, "mcp", "-b", "subprocess"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, env=env)
+    try:
+        ids = iter(range(1, 100))
+
+        def call(method, params):
+            i = next(ids)
+            mcp.stdin.write(json.dumps({"jsonrpc": "2.0", "id": i,
+                                        "method": method,
+                                        "params": params}) + "\n")
+            mcp.stdin.flush()
+            while True:
+                msg = json.loads(mcp.stdout.readline())
+                if msg.get("id") == i:
+                    check("result" in msg, f"{method} failed: {msg}")
+                    return msg["result"]
+
+        call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                            "clientInfo": {"name": "test", "version": "1"}})
+        mcp.stdin.write(json.dumps({"jsonrpc": "2.0",
+                                    "method": "notifications/initialized"}) + "\n")
+
+        def run(code):
+            r = call("tools/call", {"name": "execute_code", "arguments": {
+                "code": code, "session": "s"}})
+            return "".join(c.get("text", "") for c in r["content"])
+
+        run("x = 41")  # the backend is open from here on
+        kept = "KEPT" in run("print('KEPT' if 'x' in globals() else 'LOST')")
+        tools = call("tools/list", {})["tools"]
+        desc = [t for t in tools if t["name"] == "execute_code"][0]["description"]
+        return desc, kept
+    finally:
+        mcp.kill()
+        mcp.wait()
+
+
+def case_mcp_isolation_none():
+    desc, kept = mcp_session_facts("none")
+    check(not kept, "isolation = none kept a variable between calls; the "
+          "capability is missing for nothing")
+    check("NOT variables" in desc and "interpreter keeps" not in desc,
+          f"isolation = none: the description promises variables: {desc}")
+    check("Network: on" in desc,
+          f"isolation = none cannot switch the network off: {desc}")
+    desc, kept = mcp_session_facts("namespaces")
+    check(kept, "namespaces lost a variable between calls")
+    check("one interpreter keeps running" in desc and "Network: off" in desc,
+          f"namespaces: the description does not say variables persist "
+          f"and the network is off: {desc}")
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -1,6 +1,7 @@
 /* The subprocess backend, for real: processes, namespaces, limits, files.
  * Most tests run twice: with namespaces and with isolation = none. */
 #include "testutil.h"
+#include "runbox/backend.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -392,6 +393,35 @@ static void test_network_off(void **state)
     close(s);
 }
 
+/* isolation = none runs a process per call: the context claims neither a
+ * resident interpreter nor rich results nor network control, and a
+ * session indeed keeps no variable; namespaces claim and keep them. */
+static void test_capabilities_follow_isolation(void **state)
+{
+    (void)state;
+    const uint64_t narrowed = RUNBOX_CAP_INTERPRETER | RUNBOX_CAP_RICH_RESULTS |
+                              RUNBOX_CAP_NETWORK_CONTROL;
+    for (int i = 0; i < 2; i++) {
+        int none = !strcmp(isolations[i], "none");
+        runbox_context *ctx = ctx_for(isolations[i], NULL, NULL);
+        uint64_t caps = runbox_context_capabilities(ctx);
+        assert_int_equal(caps & narrowed, none ? 0 : narrowed);
+        assert_true(caps & RUNBOX_CAP_SESSIONS);
+        runbox_session *s = NULL;
+        assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+        runbox_exec_options o = {.code = "x = 41"};
+        runbox_result r;
+        runbox_result_init(&r);
+        assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+        o.code = "print('x' in globals())";
+        assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+        assert_string_equal(r.out.data, none ? "False\n" : "True\n");
+        runbox_result_clear(&r);
+        runbox_session_close(s);
+        runbox_context_free(ctx);
+    }
+}
+
 static void test_session_files(void **state)
 {
     (void)state;
@@ -593,6 +623,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_capabilities_follow_isolation),
         cmocka_unit_test(test_timeout_kills_setsid_grandchild),
         cmocka_unit_test(test_child_holding_stdout),
         cmocka_unit_test(test_output_cap_bounded),
