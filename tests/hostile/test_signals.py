@@ -125,6 +125,15 @@ class SignalsBase(h.HostileBase):
             return
         # Everything must be gone by the run's timeout (plus grace).
         self.wait_clean(mark, proc.pid, t0 + RUN_TIMEOUT + GRACE, sig, mode, err)
+        if self.backend == "docker" and sig == signal.SIGKILL:
+            # The stopped record goes with the next runbox that opens docker.
+            env = dict(os.environ)
+            env.update(self.env)
+            gc = subprocess.run([h.CLI, "gc", "--config", self.config, "-b", "docker"],
+                                capture_output=True, env=env, timeout=120)
+            self.assertEqual(gc.returncode, 0, gc.stderr)
+            self.assertEqual(self.leftovers(mark, proc.pid), [],
+                             "runbox gc left the killed runbox's container")
 
     def wait_clean(self, mark, cli_pid, deadline, sig, mode, err=b"",
                    session_alive=False):
@@ -137,7 +146,7 @@ class SignalsBase(h.HostileBase):
                 return [] if self.backend == "e2b" else \
                     [f"process {p}" for p in h.marked_processes(mark)
                      if not resident_interpreter(p)]
-            return self.leftovers(mark, cli_pid)
+            return self.leftovers(mark, cli_pid, running_only=sig == signal.SIGKILL)
         while time.monotonic() < deadline:
             if not left_now():
                 break
@@ -159,13 +168,17 @@ class SignalsBase(h.HostileBase):
         finally:
             c.close()
 
-    def leftovers(self, mark, cli_pid):
+    def leftovers(self, mark, cli_pid, running_only=False):
+        """running_only: after SIGKILL runbox cannot remove its container;
+        the container's own deadline stops it, and its stopped record is
+        removed by the next runbox that opens docker (or `runbox gc`)."""
         left = [] if self.backend == "e2b" else \
             [f"process {p}" for p in h.marked_processes(mark)]
         if self.backend == "docker":
             filters = urllib.parse.quote(json.dumps(
                 {"label": ["runbox=1", f"runbox.pid={cli_pid}"]}))
-            status, body = h.docker_get(f"/containers/json?all=1&filters={filters}")
+            every = "" if running_only else "all=1&"
+            status, body = h.docker_get(f"/containers/json?{every}filters={filters}")
             left += [f"container {c['Id'][:12]}" for c in json.loads(body)]
         if self.backend == "e2b":
             live = self.e2b_stats()["live_sandboxes"]
