@@ -21,14 +21,24 @@
 #define E2B_UNLIMITED_RUN_LIFETIME 3600 /* the Hobby plan's maximum */
 #define E2B_MAX_LIFETIME 86400          /* the Pro plan's maximum */
 #define E2B_KILL_TIMEOUT 5.0
+#define E2B_RUN_MARGIN 30 /* a session's lifetime past its run's deadline */
+#define E2B_IDLE_SLACK 60 /* how much longer than e2b.sandbox_timeout an
+                             idle session may be left to live */
+
+static int e2b_idle_lifetime(const e2b_state *st)
+{
+    return st->sandbox_timeout > 0 ? st->sandbox_timeout
+                                   : E2B_DEFAULT_LIFETIME;
+}
 
 /* Sandbox lifetime in seconds for the create request, 0 = let E2B choose
  * (300 s). A one-shot sandbox lives a minute longer than its run may take,
  * so that E2B never ends it mid-run and a crashed runbox leaks it only
  * briefly; without a run limit it gets an hour, the longest every E2B plan
  * allows. A pooled one lives as long as the pool asks (its wait, then its
- * run). A session lives e2b.sandbox_timeout after its last use
- * (e2b_api_keep_alive). opts is the sandbox's own full-size copy. */
+ * run). A session lives e2b.sandbox_timeout after its last use and,
+ * while it runs something, at most E2B_RUN_MARGIN past that run's deadline
+ * (e2b_api_run_lifetime). opts is the sandbox's own full-size copy. */
 static int e2b_lifetime(const e2b_state *st, const runbox_sandbox_opts *opts,
                         double run_seconds)
 {
@@ -246,17 +256,13 @@ int e2b_sandbox_ready(e2b_sandbox *sb, const runbox_exec_request *req,
     return RUNBOX_OK;
 }
 
-int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds)
+/* POST /sandboxes/{id}/timeout: E2B ends the sandbox secs from when it
+ * receives this, sooner or later than before. RUNBOX_OK with
+ * resp->status set when E2B answered; sb->expires_at follows a 2xx. */
+static int e2b_api_set_timeout(e2b_sandbox *sb, int secs, const char *what,
+                               int quiet, e2b_response *resp)
 {
-    const runbox_host *host = sb->st->host;
-    double now = host->now();
-    /* A margin for the requests around the run itself. */
-    if (!sb->session || now + run_seconds + 30 < sb->expires_at)
-        return RUNBOX_OK;
-    int idle = sb->st->sandbox_timeout > 0 ? sb->st->sandbox_timeout
-                                           : E2B_DEFAULT_LIFETIME;
-    double want = ceil(run_seconds) + 30 + idle;
-    int secs = want > 86400 ? 86400 : (int)want;
+    double now = sb->st->host->now();
     char *esc = e2b_url_escape(sb->id);
     char path[256], body[64];
     snprintf(path, sizeof(path), "/sandboxes/%s/timeout", esc ? esc : sb->id);
@@ -266,24 +272,126 @@ int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds)
         .service = E2B_SVC_API,
         .method = "POST",
         .path = path,
-        .what = "extending the sandbox's lifetime",
+        .what = what,
         .body = body,
         .body_len = strlen(body),
         .content_type = "application/json",
         .idempotent = 1,
+        .quiet = quiet,
     };
-    e2b_response resp = {0};
-    int rc = e2b_http(sb, &req, &resp);
-    if (rc == RUNBOX_OK && resp.status == 404)
-        rc = host->fail(sb->st->h, RUNBOX_EGONE, "the E2B sandbox %s is gone "
-                        "(it timed out or was killed); open a new session",
-                        sb->id);
-    else if (rc == RUNBOX_OK && resp.status / 100 != 2)
-        rc = e2b_http_fail_status(sb, &req, &resp);
-    if (rc == RUNBOX_OK)
+    int rc = e2b_http(sb, &req, resp);
+    if (rc == RUNBOX_OK && resp->status / 100 == 2) {
         sb->expires_at = now + secs;
+        sb->restore_failed[0] = '\0';
+    } else if (rc == RUNBOX_OK && !quiet && resp->status == 404) {
+        rc = e2b_api_gone(sb);
+    } else if (rc == RUNBOX_OK && !quiet && resp->status == 400 &&
+               secs > E2B_UNLIMITED_RUN_LIFETIME) {
+        rc = sb->st->host->fail(sb->st->h, RUNBOX_EBACKEND,
+                                "E2B refused to let sandbox %s live %d s "
+                                "more; the plan's longest sandbox lifetime "
+                                "is shorter (an hour on Hobby): lower the "
+                                "timeout",
+                                sb->id, secs);
+    } else if (rc == RUNBOX_OK && !quiet && resp->status / 100 != 2) {
+        rc = e2b_http_fail_status(sb, &req, resp);
+    }
+    return rc;
+}
+
+int e2b_api_gone(e2b_sandbox *sb)
+{
+    if (sb->restore_failed[0])
+        return sb->st->host->fail(
+            sb->st->h, RUNBOX_EGONE,
+            "the E2B sandbox %s is gone: after the previous run runbox "
+            "could not give it back its idle lifetime (%s), so E2B ended it "
+            "at the shorter lifetime it had during that run; open a new "
+            "session",
+            sb->id, sb->restore_failed);
+    return sb->st->host->fail(sb->st->h, RUNBOX_EGONE,
+                              "the E2B sandbox %s is gone (it timed out or "
+                              "was killed); %s",
+                              sb->id, sb->session ? "open a new session"
+                                                  : "run it again");
+}
+
+int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds)
+{
+    double now = sb->st->host->now();
+    /* A margin for the requests around the call itself. */
+    if (!sb->session || now + run_seconds + 30 < sb->expires_at)
+        return RUNBOX_OK;
+    double want = ceil(run_seconds) + 30 + e2b_idle_lifetime(sb->st);
+    e2b_response resp = {0};
+    int rc = e2b_api_set_timeout(sb, want > E2B_MAX_LIFETIME
+                                         ? E2B_MAX_LIFETIME
+                                         : (int)want,
+                                 "extending the sandbox's lifetime", 0,
+                                 &resp);
     e2b_response_free(&resp);
     return rc;
+}
+
+int e2b_api_run_lifetime(e2b_sandbox *sb, double deadline)
+{
+    if (!sb->session || !sb->id)
+        return RUNBOX_OK;
+    double now = sb->st->host->now();
+    /* Without a deadline, the longest lifetime every plan allows, as for
+     * a one-shot run without a timeout. */
+    double want = deadline > 0 ? ceil(deadline - now) + E2B_RUN_MARGIN
+                               : E2B_UNLIMITED_RUN_LIFETIME;
+    int secs = want < 1 ? 1 : want > E2B_MAX_LIFETIME ? E2B_MAX_LIFETIME
+                                                      : (int)want;
+    /* No request when the lifetime already ends about then: 10 s less
+     * still covers the requests around the run, 20 s more still ends
+     * within a minute of the run's end (what the documentation says), with
+     * room for the request's own delay. A short sandbox_timeout often
+     * lands here right after the previous run. */
+    if (sb->expires_at >= now + secs - 10 && sb->expires_at <= now + secs + 20)
+        return RUNBOX_OK;
+    e2b_response resp = {0};
+    int rc = e2b_api_set_timeout(sb, secs,
+                                 "bounding the sandbox's lifetime to the run",
+                                 0, &resp);
+    e2b_response_free(&resp);
+    return rc;
+}
+
+void e2b_api_idle_lifetime(e2b_sandbox *sb)
+{
+    if (!sb->session || !sb->id)
+        return;
+    const runbox_host *host = sb->st->host;
+    int idle = e2b_idle_lifetime(sb->st);
+    /* The run's own lifetime already covers the idle time, without
+     * outlasting it by more than a minute (a short sandbox_timeout). */
+    double left = sb->expires_at - host->now();
+    if (left >= idle && left <= idle + E2B_IDLE_SLACK)
+        return;
+    e2b_response resp = {0};
+    int rc = e2b_api_set_timeout(sb, idle, "restoring the sandbox's idle "
+                                           "lifetime",
+                                 1, &resp);
+    /* 404: it ended during the run, which the run has said. */
+    if (rc != RUNBOX_OK || (resp.status / 100 != 2 && resp.status != 404)) {
+        /* The run's result stands; the sandbox ends with the run's
+         * lifetime unless the next run comes first, and that run says
+         * why the sandbox is gone if it does not. */
+        if (resp.status)
+            snprintf(sb->restore_failed, sizeof(sb->restore_failed),
+                     "E2B answered HTTP %ld", resp.status);
+        else
+            snprintf(sb->restore_failed, sizeof(sb->restore_failed), "%s",
+                     curl_easy_strerror(resp.curl_code));
+        host->log(sb->st->h, RUNBOX_LOG_WARN,
+                  "e2b: could not restore the idle lifetime of session "
+                  "sandbox %s (%s); it ends %.0f s from now unless the "
+                  "session runs something sooner",
+                  sb->id, sb->restore_failed, sb->expires_at - host->now());
+    }
+    e2b_response_free(&resp);
 }
 
 int e2b_api_kill(e2b_sandbox *sb)

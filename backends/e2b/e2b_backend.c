@@ -11,8 +11,10 @@
  *   sandbox_url      one base URL for the whole data plane (tests, proxies)
  *   template         default code-interpreter-v1
  *   sandbox_timeout  a session's lifetime after its last use, seconds
- *                    (default: E2B's 300 s); one-shot sandboxes live
- *                    their run's timeout plus 60 s instead
+ *                    (default: E2B's 300 s); while a session runs
+ *                    something, its sandbox lives that run's timeout
+ *                    plus 30 s instead, and one-shot sandboxes live
+ *                    their run's timeout plus 60 s
  *   request_timeout  seconds per HTTP request, default 60
  */
 #include <ctype.h>

@@ -228,7 +228,7 @@ int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
 {
     const runbox_host *host = sb->st->host;
     double started = host->now();
-    int rc0 = e2b_api_keep_alive(sb, deadline > 0 ? deadline - host->now() : 3600);
+    int rc0 = e2b_api_run_lifetime(sb, deadline);
     if (rc0 != RUNBOX_OK)
         return rc0;
     size_t body_len = 0;
@@ -252,6 +252,7 @@ int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
     if (!body || !l) {
         free(body);
         curl_slist_free_all(hdrs);
+        e2b_api_idle_lifetime(sb);
         return host->fail(sb->st->h, RUNBOX_ENOMEM,
                           "out of memory while starting %s in E2B", argv[0]);
     }
@@ -308,6 +309,7 @@ int e2b_process_run(e2b_sandbox *sb, const char *const *argv,
         else if (!s.eos)
             rc = e2b_sandbox_gone_check(sb, rc, "running a process");
     }
+    e2b_api_idle_lifetime(sb);
     free(body);
     curl_slist_free_all(hdrs);
     e2b_buf_free(&s.pending);

@@ -286,13 +286,15 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
     e2b_outcome_init(sb, out);
     int rc0 = e2b_sandbox_ready(sb, req, out, &stop);
     if (rc0 == RUNBOX_OK && !stop)
-        rc0 = e2b_api_keep_alive(sb, e2b_run_seconds(sb, req));
+        rc0 = e2b_api_run_lifetime(sb, req->deadline);
     if (rc0 != RUNBOX_OK || stop)
         return rc0;
     char *body = e2b_execute_body(req);
-    if (!body)
+    if (!body) {
+        e2b_api_idle_lifetime(sb);
         return host->fail(sb->st->h, RUNBOX_ENOMEM,
                           "out of memory while sending code to E2B");
+    }
 
     e2b_ndjson p = {.sb = sb, .req = req, .out = out};
     e2b_request hreq = {
@@ -352,6 +354,7 @@ int e2b_execute(void *sandbox, const runbox_exec_request *req,
             sb->state_epoch++;
         runbox_outcome_set_state_epoch(out, sb->state_epoch);
     }
+    e2b_api_idle_lifetime(sb);
     e2b_buf_free(&p.line);
     e2b_buf_free(&p.prepared);
     e2b_response_free(&resp);

@@ -609,10 +609,7 @@ int e2b_http_fail_status(e2b_sandbox *sb, const e2b_request *req,
      * the API and the interpreter say 404. */
     if ((data_plane && s == 502) ||
         (s == 404 && req->service != E2B_SVC_ENVD && sb->id))
-        return host->fail(h, RUNBOX_EGONE,
-                          "the E2B sandbox %s is gone (it timed out or was "
-                          "killed); start a new one",
-                          sb->id);
+        return e2b_api_gone(sb);
     if (s == 429)
         return host->fail(h, RUNBOX_EUNAVAILABLE,
                           "E2B is rate limiting requests (HTTP 429) while "

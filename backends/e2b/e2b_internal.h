@@ -57,7 +57,7 @@ typedef struct e2b_sandbox {
                              name "user" as the SDK does (Authorization
                              on RPC, username= on /files) */
     int network_off;     /* created with allow_internet_access false */
-    int session;         /* kept across runs: its lifetime is extended */
+    int session;         /* kept across runs: its lifetime follows them */
     /* The generation of the session's Python interpreter (the code
      * interpreter's default context), starting at 1. Changed when runbox
      * cut an execution short (timeout, cancel, a dropped stream: the
@@ -65,6 +65,10 @@ typedef struct e2b_sandbox {
      * that it died; see e2b_execute. */
     uint64_t state_epoch;
     double expires_at;   /* host->now() by which E2B will kill it */
+    /* Why restoring the idle lifetime after the last run failed ("" when
+     * it did not): the sandbox may then end early, and the next call that
+     * finds it gone says why. */
+    char restore_failed[96];
 } e2b_sandbox;
 
 /* A growable byte buffer; data is always NUL-terminated. */
@@ -165,7 +169,8 @@ char *e2b_url_escape(const char *s);
 /* Creates the sandbox behind sb unless it exists. For a one-shot, the
  * lifetime asked for is the run's (run_seconds + 60 s; an hour when the
  * run has no limit), so that E2B cannot end it mid-run; a session gets
- * e2b.sandbox_timeout and is extended by e2b_api_keep_alive. The request
+ * e2b.sandbox_timeout, set around each run by e2b_api_run_lifetime and
+ * e2b_api_idle_lifetime. The request
  * stops at deadline (0 = none) or when io is cancelled: then *aborted
  * says why and RUNBOX_OK is returned (a sandbox E2B made anyway expires
  * at its lifetime). Errors via host->fail. */
@@ -203,19 +208,29 @@ void e2b_sandbox_free(e2b_sandbox *sb);
  * a message that says the run did not finish and returns it; otherwise
  * returns rc unchanged. */
 int e2b_sandbox_gone_check(e2b_sandbox *sb, int rc, const char *during);
-/* Before a session's run that could outlast the sandbox's lifetime (E2B
- * kills it then, by default 300 s after creation): extends it with
- * POST /sandboxes/{id}/timeout to cover the run plus the idle lifetime.
+/* Before a session's file call that could outlast the sandbox's lifetime
+ * (E2B kills it then, by default 300 s after creation): extends it with
+ * POST /sandboxes/{id}/timeout to cover the call plus the idle lifetime.
  * One-shot sandboxes are left alone. Errors via host->fail (EGONE when
  * the sandbox already expired). */
 int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds);
-/* How long req may still run: to its deadline, or an hour without one. */
-static inline double e2b_run_seconds(const e2b_sandbox *sb,
-                                     const runbox_exec_request *req)
-{
-    return req->deadline > 0 ? req->deadline - sb->st->host->now() : 3600;
-}
-
+/* Around each run in a session (execute, install, describe): before it,
+ * e2b_api_run_lifetime makes the sandbox end E2B_RUN_MARGIN (30 s) after
+ * the run's deadline (an hour without one), so that if runbox is killed
+ * mid-run E2B ends the sandbox soon after the run's timeout; no request
+ * when the lifetime already ends within [-10, +20] s of that. Errors via
+ * host->fail (EGONE when the sandbox is gone). After the run, whatever
+ * its outcome, e2b_api_idle_lifetime gives the sandbox back its idle
+ * lifetime (e2b.sandbox_timeout from now) unless it already lives that
+ * long and at most a minute longer; a failure there leaves the run's result and message alone: it
+ * is logged and kept in restore_failed for the message of the call that
+ * finds the sandbox gone. Both do nothing for a one-shot sandbox, which
+ * lives its run's timeout plus 60 s from creation. */
+int e2b_api_run_lifetime(e2b_sandbox *sb, double deadline);
+void e2b_api_idle_lifetime(e2b_sandbox *sb);
+/* Records EGONE for sb with a message that says why when runbox knows
+ * (restore_failed) and what to do. */
+int e2b_api_gone(e2b_sandbox *sb);
 /* Code interpreter (e2b_execute_stream.c). */
 int e2b_execute(void *sandbox, const runbox_exec_request *req,
                 runbox_exec_outcome *out);

@@ -14,7 +14,8 @@ const runbox_setting e2b_settings[] = {
     {"template", RUNBOX_SETTING_STRING, "code-interpreter-v1", 0,
      "sandbox template the code runs in"},
     {"sandbox_timeout", RUNBOX_SETTING_COUNT, NULL, 0,
-     "sandbox lifetime in seconds, 1..86400 (unset: E2B's 300)"},
+     "a session's lifetime after its last use, seconds, 1..86400 "
+     "(unset: E2B's 300); while a run goes on, its timeout + 30 s"},
     {"request_timeout", RUNBOX_SETTING_STRING, "60", 0,
      "seconds per HTTP request, a number in 0.1..3600"},
     {NULL, RUNBOX_SETTING_STRING, NULL, 0, NULL}};

@@ -24,9 +24,10 @@ static size_t collect(char *d, size_t s, size_t n, void *ud)
     return len;
 }
 
-/* The server's totals: handling seconds and requests so far. */
+/* The server's totals: handling seconds, requests and the lifetime
+ * requests among them (POST /sandboxes/{id}/timeout) so far. */
 static void server_stats(CURL *c, const char *url, double *seconds,
-                         int *requests)
+                         int *requests, int *lifetime)
 {
     size_t buf[1 + 4096 / sizeof(size_t)] = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -38,9 +39,13 @@ static void server_stats(CURL *c, const char *url, double *seconds,
     }
     cJSON *j = cJSON_ParseWithLength((char *)(buf + 1), buf[0]), *e;
     *seconds = cJSON_GetObjectItem(j, "server_seconds")->valuedouble;
-    *requests = 0;
+    *requests = *lifetime = 0;
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "requests"))
+    {
         *requests += e->valueint;
+        if (strcmp(e->string, "POST /sandboxes/{id}/timeout") == 0)
+            *lifetime += e->valueint;
+    }
     cJSON_Delete(j);
 }
 
@@ -82,20 +87,21 @@ int main(int argc, char **argv)
     /* One unmeasured run warms caches and connections, as for the SDK. */
     for (int i = -1; i < n; i++) {
         double s0, s1, t0, t1;
-        int q0, q1;
-        server_stats(c, stats_url, &s0, &q0);
+        int q0, q1, l0, l1;
+        server_stats(c, stats_url, &s0, &q0, &l0);
         t0 = now();
         int rc = session ? runbox_session_execute(s, &o, &r)
                          : runbox_execute(ctx, &o, &r);
         t1 = now();
-        server_stats(c, stats_url, &s1, &q1);
+        server_stats(c, stats_url, &s1, &q1, &l1);
         if (rc != RUNBOX_OK || !r.out.data || strcmp(r.out.data, "1\n")) {
             fprintf(stderr, "runbox: %s\n", runbox_error_last());
             return 1;
         }
         if (i >= 0)
-            printf("{\"wall\": %.6f, \"server\": %.6f, \"requests\": %d}\n",
-                   t1 - t0, s1 - s0, q1 - q0);
+            printf("{\"wall\": %.6f, \"server\": %.6f, \"requests\": %d, "
+                   "\"lifetime\": %d}\n",
+                   t1 - t0, s1 - s0, q1 - q0, l1 - l0);
     }
     runbox_result_clear(&r);
     curl_easy_cleanup(c);

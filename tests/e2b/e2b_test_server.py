@@ -15,7 +15,9 @@ Test-only endpoints (on both ports, no auth):
   GET  /_test/stats  -> {"live_sandboxes", "requests": {"METHOD /route": n},
                          "server_seconds": total handling time, "created": n,
                          "last_create": body of the last POST /v2/sandboxes,
-                         "last_start": the last process.Process/Start request}
+                         "last_start": the last process.Process/Start request,
+                         "timeouts": the lifetimes POST /sandboxes/{id}/timeout
+                         set, in order}
   POST /_test/reset  -> clears counters and faults, kills every sandbox
                         (only the counters and faults with
                         {"counters_only": true})
@@ -326,6 +328,7 @@ class State:
         self.created = 0
         self.last_create = None
         self.last_start = None
+        self.timeouts = []
 
     def count(self, route):
         """Counted on arrival: a client that has its answer must already
@@ -531,7 +534,8 @@ class Handler(BaseHTTPRequestHandler):
                        "server_seconds": STATE.server_seconds,
                        "created": STATE.created,
                        "last_create": STATE.last_create,
-                       "last_start": STATE.last_start}
+                       "last_start": STATE.last_start,
+                       "timeouts": list(STATE.timeouts)}
             return self.send(200, out)
         if path == "/_test/reset":
             if not self.json_body().get("counters_only"):
@@ -597,7 +601,19 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.remove(sid)
                 return self.send(204)
             if rest == ["timeout"] and self.command == "POST":
-                sbx.end_at = time.time() + int(self.json_body()["timeout"])
+                # Like E2B: a required whole number of seconds, counted
+                # from now, that may shorten the lifetime as well as
+                # extend it.
+                try:
+                    t = self.json_body().get("timeout")
+                except (ValueError, AttributeError):
+                    t = None
+                if not isinstance(t, int) or isinstance(t, bool) or t < 0:
+                    return self.error(400, "timeout must be a whole number "
+                                      "of seconds")
+                sbx.end_at = time.time() + t
+                with STATE.lock:
+                    STATE.timeouts.append(t)
                 return self.send(204)
             if rest == ["connect"] and self.command == "POST":
                 t = int(self.json_body().get("timeout") or 300)

@@ -1020,28 +1020,163 @@ static void test_sandbox_expires(void **state)
     finish(ctx);
 }
 
-static void test_session_kept_alive(void **state)
+/* The lifetimes POST /sandboxes/{id}/timeout set since the counters were
+ * reset, as "a,b,..." in buf. */
+static const char *timeouts_set(char *buf, size_t size)
+{
+    cJSON *st = server_call("GET", "/_test/stats", NULL), *t;
+    size_t n = 0;
+    buf[0] = '\0';
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(st, "timeouts"))
+        n += (size_t)snprintf(buf + n, size - n, "%s%d", n ? "," : "",
+                              t->valueint);
+    cJSON_Delete(st);
+    return buf;
+}
+
+/* Seconds until E2B ends the session's one sandbox, from its endAt. */
+static double session_sandbox_ends_in(char *id, size_t id_size)
+{
+    cJSON *list = server_call("GET", "/v2/sandboxes", NULL);
+    assert_int_equal(cJSON_GetArraySize(list), 1);
+    cJSON *sbx = cJSON_GetArrayItem(list, 0);
+    snprintf(id, id_size, "%s",
+             cJSON_GetObjectItem(sbx, "sandboxID")->valuestring);
+    struct tm tm = {0};
+    const char *end = cJSON_GetObjectItem(sbx, "endAt")->valuestring;
+    assert_non_null(strptime(end, "%Y-%m-%dT%H:%M:%SZ", &tm));
+    cJSON_Delete(list);
+    return difftime(timegm(&tm), time(NULL));
+}
+
+/* A session's sandbox lives e2b.sandbox_timeout after its last use, and
+ * while a run goes on, 30 s past that run's deadline: if runbox is killed
+ * mid-run (SIGKILL), E2B ends the sandbox soon after the run's timeout. */
+static void test_session_lifetime_follows_runs(void **state)
 {
     (void)state;
-    /* A session used past its lifetime is extended before each run that
-     * could outlast it, so it survives its creation timeout. */
-    runbox_context *ctx =
-        open_ctx_extra(TEST_KEY, api_url, "e2b.sandbox_timeout=2");
-    assert_non_null(ctx);
+    runbox_context *ctx = open_ctx(); /* E2B's default idle 300 s */
     runbox_session *s = NULL;
     runbox_result r;
-    runbox_exec_options o = {.code = "print(1)", .timeout = 5};
+    char buf[128], id[64], code[1024];
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    /* The run asks the API, as the sandbox it runs in, when it ends. */
+    snprintf(code, sizeof code,
+             "import calendar, json, os, time, urllib.request\n"
+             "q = urllib.request.Request('%s/sandboxes/' + "
+             "os.environ['E2B_SANDBOX_ID'], headers={'X-API-KEY': '%s'})\n"
+             "end = json.load(urllib.request.urlopen(q))['endAt']\n"
+             "end = calendar.timegm(time.strptime(end, "
+             "'%%Y-%%m-%%dT%%H:%%M:%%SZ'))\n"
+             "print(round(end - time.time()))\n",
+             api_url, TEST_KEY);
+    reset_counters();
+    sexec(s, code, 5, &r);
+    int during = atoi(r.out.data ? r.out.data : "-1");
+    if (during < 32 || during > 36)
+        fail_msg("the sandbox ended %d s after the run's start, not 35 s "
+                 "(5 s timeout + 30 s): %s%s",
+                 during, r.out.data ? r.out.data : "", r.err.data ? r.err.data : "");
+    runbox_result_clear(&r);
+    /* Before the run, bounded; after it, the idle lifetime again. */
+    assert_string_equal(timeouts_set(buf, sizeof buf), "35,300");
+    double after = session_sandbox_ends_in(id, sizeof id);
+    assert_true(after >= 297 && after <= 301);
+    /* Files are no run: they only extend a sandbox about to end. */
+    reset_counters();
+    assert_int_equal(runbox_session_write_file(s, "f", "x", 1), RUNBOX_OK);
+    assert_string_equal(timeouts_set(buf, sizeof buf), "");
+    /* Describing the environment runs python3 within request_timeout. */
+    char *env = NULL;
+    assert_int_equal(runbox_session_environment(s, &env), RUNBOX_OK);
+    free(env);
+    assert_string_equal(timeouts_set(buf, sizeof buf), "40,300");
+    runbox_session_close(s);
+    finish(ctx);
+
+    /* Without a timeout a run gets an hour, the longest every plan
+     * allows, as a one-shot does. */
+    ctx = open_ctx_extra(TEST_KEY, api_url, "timeout=0");
+    assert_non_null(ctx);
     assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
     reset_counters();
-    runbox_result_init(&r);
-    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
-    assert_int_equal(requests("POST /sandboxes/{id}/timeout"), 1);
-    usleep(2500000); /* past the 2 s it was created with */
-    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_OK);
+    sexec(s, "print(2)", 0, &r);
+    runbox_result_clear(&r);
+    assert_string_equal(timeouts_set(buf, sizeof buf), "3600,300");
+    runbox_session_close(s);
+    finish(ctx);
+}
+
+/* No request where none is needed: an idle lifetime that already ends
+ * about 30 s after the run's deadline is kept for the run, and a run
+ * lifetime that outlasts the idle one by less than a minute needs no
+ * restoring. */
+static void test_session_lifetime_requests_skipped(void **state)
+{
+    (void)state;
+    runbox_context *ctx =
+        open_ctx_extra(TEST_KEY, api_url, "e2b.sandbox_timeout=40");
+    runbox_session *s = NULL;
+    runbox_result r;
+    char buf[128];
+    assert_non_null(ctx);
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    reset_counters();
+    sexec(s, "print(1)", 5, &r); /* 40 s left: within 35 s -10/+20 */
+    runbox_result_clear(&r);
+    assert_string_equal(timeouts_set(buf, sizeof buf), "40");
+    runbox_session_close(s);
+    finish(ctx);
+
+    /* Idle 2 s: the run's 35 s outlasts it, and a session used past the 2
+     * s it was created with survives. */
+    ctx = open_ctx_extra(TEST_KEY, api_url, "e2b.sandbox_timeout=2");
+    assert_non_null(ctx);
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    reset_counters();
+    sexec(s, "print(1)", 5, &r);
+    runbox_result_clear(&r);
+    assert_string_equal(timeouts_set(buf, sizeof buf), "35");
+    usleep(2500000);
+    sexec(s, "print(2)", 5, &r);
+    assert_string_equal(r.out.data, "2\n");
+    runbox_result_clear(&r);
+    assert_string_equal(timeouts_set(buf, sizeof buf), "35");
+    runbox_session_close(s);
+    finish(ctx);
+}
+
+/* E2B refuses to give the sandbox back its idle lifetime after a run: the
+ * run's result stands; the sandbox then ends with the run's lifetime, and
+ * the next call says so. */
+static void test_session_lifetime_restore_fails(void **state)
+{
+    (void)state;
+    runbox_context *ctx =
+        open_ctx_extra(TEST_KEY, api_url, "e2b.sandbox_timeout=40");
+    runbox_session *s = NULL;
+    runbox_result r;
+    runbox_exec_options o = {.code = "print(2)", .timeout = 5};
+    char id[64], path[128];
+    assert_non_null(ctx);
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    /* The restore is the run's only lifetime request (see above). */
+    fault("{\"path_prefix\": \"/sandboxes/\", \"method\": \"POST\", "
+          "\"status\": 400}");
+    sexec(s, "print(1)", 5, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
     assert_string_equal(r.out.data, "1\n");
-    /* Each extension leaves run + 30 s + the 2 s idle lifetime: after the
-     * 2.5 s pause the next run needed another one. */
-    assert_int_equal(requests("POST /sandboxes/{id}/timeout"), 2);
+    runbox_result_clear(&r);
+    /* What E2B does when that lifetime ends. */
+    assert_true(session_sandbox_ends_in(id, sizeof id) <= 40);
+    snprintf(path, sizeof path, "/sandboxes/%s", id);
+    cJSON_Delete(server_call("DELETE", path, NULL));
+    runbox_result_init(&r);
+    assert_int_equal(runbox_session_execute(s, &o, &r), RUNBOX_EGONE);
+    assert_contains(runbox_error_last(),
+                    "could not give it back its idle lifetime (E2B answered "
+                    "HTTP 400)");
+    assert_contains(runbox_error_last(), "open a new session");
     runbox_result_clear(&r);
     runbox_session_close(s);
     finish(ctx);
@@ -1460,7 +1595,9 @@ int main(void)
         FRESH(test_broken_streams),
         FRESH(test_sandbox_gone),
         FRESH(test_sandbox_expires),
-        FRESH(test_session_kept_alive),
+        FRESH(test_session_lifetime_follows_runs),
+        FRESH(test_session_lifetime_requests_skipped),
+        FRESH(test_session_lifetime_restore_fails),
         FRESH(test_request_timeout),
         FRESH(test_api_unreachable),
         FRESH(test_oneshot_lifetime_follows_the_run),

@@ -133,7 +133,14 @@ try {
     const info = await sbx.getInfo();
     expectEq(info.sandboxId, sbx.sandboxId, 'sandboxId');
   });
-  await check('setTimeout', async () => { await sbx.setTimeout(60000); });
+  // Created to live 120 s: setTimeout counts from now and may shorten it
+  // (runbox bounds a session's lifetime to each run this way).
+  await check('setTimeout', async () => {
+    await sbx.setTimeout(60000);
+    const left = (new Date((await sbx.getInfo()).endAt) - Date.now()) / 1000;
+    if (left > 60 || left < 50) throw new Error(`ends in ${left} s, not 60 s`);
+    return `ends in ${left.toFixed(0)} s`;
+  });
   await check('list', async () => {
     const items = await Sandbox.list().nextItems();
     if (!items.some((s) => s.sandboxId === sbx.sandboxId)) throw new Error('sandbox not listed');
