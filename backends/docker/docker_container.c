@@ -26,7 +26,16 @@
  *   status (128+N for signal N); past SECONDS it kills everything and exits,
  *   which ends the container.
  * - "keep" (sessions): runs no code itself; every call is an exec. It exits
- *   after SECONDS without a signal from the engine (idle lifetime).
+ *   after SECONDS without a signal from the engine (idle lifetime), and as
+ *   soon as its stdin ends: runbox holds the container's only attach
+ *   connection for the session's life and the container is made with
+ *   StdinOnce, so when runbox ends, however it ends (SIGKILL included),
+ *   the kernel closes that connection, the engine closes the keeper's
+ *   stdin, and a thread blocked reading it kills everything and exits.
+ *   Then it writes DOCKER_KEEPER_READY, which runbox waits for before the
+ *   first exec. The code cannot hold that stdin open: it is a pipe from
+ *   the engine's shim, and pid 1 is non-dumpable by then, so /proc/1/fd
+ *   is closed to the code (except under gVisor: see the README).
  * Signals from the engine (POST /kill) arrive with si_pid 0; the code can
  * signal pid 1 too, but its signals carry its pid and are ignored, so it
  * cannot extend the deadline. SIGUSR2 only keeps the keeper alive; SIGHUP
@@ -103,6 +112,21 @@ static const char docker_init_py[] =
     "        reap()\n"
     "        if not hit:\n"
     "            break\n"
+    "if mode == 'keep':\n"
+    "    import _thread\n"
+    "    def owner_gone():\n"  /* EOF on stdin: runbox's attach ended */
+    "        while True:\n"
+    "            try:\n"
+    "                if not os.read(0, 4096):\n"
+    "                    break\n"
+    "            except InterruptedError:\n"
+    "                continue\n"
+    "            except OSError:\n"
+    "                break\n"
+    "        kill_all()\n"
+    "        os._exit(0)\n"
+    "    _thread.start_new_thread(owner_gone, ())\n"
+    "    os.write(1, b'" DOCKER_KEEPER_READY "')\n"
     "deadline = time.monotonic() + limit if limit > 0 else None\n"
     "while True:\n"
     "    reap()\n"
@@ -270,16 +294,16 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     cJSON_AddItemToArray(cmd, cJSON_CreateString(kind == DOCKER_KEEPER ? "keep" : "run"));
     cJSON_AddItemToArray(cmd, cJSON_CreateString(limit));
     cJSON_AddItemToObject(spec, "Cmd", cmd);
-    if (kind != DOCKER_KEEPER) {
-        /* stdin stays open until our half-close, then closes for good. */
-        cJSON_AddBoolToObject(spec, "OpenStdin", 1);
-        cJSON_AddBoolToObject(spec, "StdinOnce", 1);
-        cJSON_AddBoolToObject(spec, "AttachStdin", 1);
-        cJSON_AddBoolToObject(spec, "AttachStdout", 1);
-        cJSON_AddBoolToObject(spec, "AttachStderr", 1);
-    } else {
-        /* A keeper that ends on its own (idle lifetime) takes its container
-         * and work directory with it. */
+    /* stdin stays open until our half-close (a run) or until runbox's
+     * attach connection ends (a keeper), then closes for good. */
+    cJSON_AddBoolToObject(spec, "OpenStdin", 1);
+    cJSON_AddBoolToObject(spec, "StdinOnce", 1);
+    cJSON_AddBoolToObject(spec, "AttachStdin", 1);
+    cJSON_AddBoolToObject(spec, "AttachStdout", 1);
+    cJSON_AddBoolToObject(spec, "AttachStderr", 1);
+    if (kind == DOCKER_KEEPER) {
+        /* A keeper that ends on its own (idle lifetime, runbox gone) takes
+         * its container and work directory with it. */
         cJSON_AddBoolToObject(hc, "AutoRemove", 1);
     }
     /* No log: runbox reads output through attach, and a log would store

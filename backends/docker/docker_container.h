@@ -52,6 +52,10 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
                              const char *const *env, double deadline_s,
                              const char *const *argv, docker_applied *applied);
 
+/* What a keeper's init writes on stdout once it is non-dumpable and
+ * watches its stdin (docker_keeper.c waits for it). */
+#define DOCKER_KEEPER_READY "R"
+
 /* The prelude of every session exec (see docker_container.c): argv is
  * python3 -I -c docker_exec_py CPU FSIZE NOFILE COMMAND... */
 extern const char docker_exec_py[];

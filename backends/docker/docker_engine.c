@@ -4,6 +4,7 @@
  * can act on, and hijacked (upgraded) connections for attach/exec.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -481,6 +482,9 @@ int docker_hijack_open(docker_engine *e, docker_hijack *hj, const char *path,
     curl_socket_t sock;
     curl_easy_getinfo(hj->curl, CURLINFO_ACTIVESOCKET, &sock);
     hj->fd = (int)sock;
+    /* A child this process starts must not inherit the stream: a keeper's
+     * attach would then outlive runbox, and the keeper with it. */
+    fcntl(hj->fd, F_SETFD, FD_CLOEXEC);
 
     char *req = NULL;
     size_t body_len = json_body ? strlen(json_body) : 0;

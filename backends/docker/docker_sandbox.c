@@ -112,6 +112,9 @@ void docker_sandbox_destroy(void *sandbox)
                               ids[i]);
         free(ids[i]);
     }
+    /* After the removal: closing it first would make the keeper end and
+     * the engine auto-remove it while we remove it too. */
+    docker_hijack_close(&sb->keeper_hj);
     docker_conn_close(&sb->conn);
     free(sb);
 }
@@ -120,17 +123,8 @@ int docker_sandbox_keeper(docker_sandbox *sb)
 {
     if (sb->keeper_id)
         return RUNBOX_OK;
-    docker_state *st = sb->st;
-    cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_KEEPER,
-                                        &sb->limits, sb->network, sb->env,
-                                        st->cfg.idle_timeout, NULL,
-                                        &sb->keeper_applied);
-    if (!spec)
-        return st->host->fail(st->h, RUNBOX_ENOMEM, "out of memory");
-    int rc = docker_container_create(&sb->conn, &st->cfg, spec, &sb->keeper_id);
-    if (rc == RUNBOX_OK)
-        rc = docker_container_start(&sb->conn, sb->keeper_id);
-    sb->touched_at = st->host->now();
+    int rc = docker_keeper_start(sb);
+    sb->touched_at = sb->st->host->now();
     return rc;
 }
 
@@ -217,15 +211,20 @@ int docker_run_start(docker_sandbox *sb, docker_container_kind kind,
     int rc = docker_container_create(&sb->conn, &st->cfg, spec, &sb->run_id);
     if (rc != RUNBOX_OK)
         return rc;
-    /* Attach before start so that no early output is lost. */
+    return docker_attach_start(sb, sb->run_id, hj);
+}
+
+int docker_attach_start(docker_sandbox *sb, const char *id, docker_hijack *hj)
+{
+    /* Attach before start so that no early output is lost, and so that
+     * the container's stdin is this connection's from the first moment. */
     char path[256];
     snprintf(path, sizeof(path),
-             "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1",
-             sb->run_id);
-    rc = docker_hijack_open(&st->engine, hj, path, NULL);
+             "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1", id);
+    int rc = docker_hijack_open(&sb->st->engine, hj, path, NULL);
     if (rc != RUNBOX_OK)
         return rc;
-    rc = docker_container_start(&sb->conn, sb->run_id);
+    rc = docker_container_start(&sb->conn, id);
     if (rc != RUNBOX_OK)
         docker_hijack_close(hj);
     return rc;

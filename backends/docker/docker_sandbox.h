@@ -52,6 +52,9 @@ typedef struct docker_sandbox {
     const char *const *env; /* extra "NAME=value" from the core, or NULL */
     char *run_id;    /* one-shot run container, removed on destroy */
     char *keeper_id; /* keeper container, removed on destroy */
+    /* The keeper's attach, held open (never read) while the sandbox lives:
+     * its end, with runbox's, ends the keeper (docker_keeper.c). */
+    docker_hijack keeper_hj;
     docker_applied keeper_applied;
     double touched_at; /* host->now() of the last signal to the keeper */
     unsigned long oom_kills_seen; /* the keeper cgroup's oom_kill count */
@@ -79,6 +82,13 @@ int docker_sandbox_check(void *sandbox);
 
 /* Makes and starts the keeper container when the sandbox has none yet. */
 int docker_sandbox_keeper(docker_sandbox *sb);
+/* Makes the keeper, attaches to it (sb->keeper_hj) and starts it, then
+ * waits until its init is ready for code (docker_keeper.c). On failure
+ * nothing of it is left and keeper_id is NULL. */
+int docker_keeper_start(docker_sandbox *sb);
+/* Attaches to the created container id (stdin, stdout, stderr) and starts
+ * it; on success *hj is open and the caller closes it. */
+int docker_attach_start(docker_sandbox *sb, const char *id, docker_hijack *hj);
 
 /* Creates a run container of kind (DOCKER_RUN_CODE: `python3 -` reading
  * the code from stdin; DOCKER_RUN_DRIVER: the interpreter waiting for
