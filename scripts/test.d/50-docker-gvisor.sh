@@ -11,4 +11,5 @@ cd "$BUILD_DIR"
 export RUNBOX_DOCKER_RUNTIME=runsc RUNBOX_SOURCE_DIR=$src
 ./tests/docker/test_docker_backend
 ./tests/docker/test_docker_escapes
+./tests/docker/test_docker_owner
 echo "50-docker-gvisor: $((SECONDS - t0)) s" >&2

@@ -13,7 +13,8 @@ cleanup() { tests/docker/tls_engine.sh stop "$dir" || true; rm -rf "$dir"; }
 trap cleanup EXIT
 eval "$(tests/docker/tls_engine.sh start "$dir" "$port")"
 echo "TLS engine up at $DOCKER_HOST ($((SECONDS - t0)) s)" >&2
-(cd "$BUILD_DIR" && RUNBOX_SOURCE_DIR=$src ./tests/docker/test_docker_backend)
+(cd "$BUILD_DIR" && RUNBOX_SOURCE_DIR=$src ./tests/docker/test_docker_backend &&
+    ./tests/docker/test_docker_owner)
 
 # The same engine as the docker CLI's current context, nothing in the env.
 cfg=$dir/cli-config
