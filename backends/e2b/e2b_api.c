@@ -335,7 +335,9 @@ int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds)
 
 int e2b_api_run_lifetime(e2b_sandbox *sb, double deadline)
 {
-    if (!sb->session || !sb->id)
+    /* A one-shot made by its run already lives just that run; a pooled
+     * one was made to wait for it too, for as long as the pool allows. */
+    if (!sb->id || (!sb->session && sb->opts.lifetime <= 0))
         return RUNBOX_OK;
     double now = sb->st->host->now();
     /* Without a deadline, the longest lifetime every plan allows, as for

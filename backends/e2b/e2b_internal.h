@@ -214,18 +214,21 @@ int e2b_sandbox_gone_check(e2b_sandbox *sb, int rc, const char *during);
  * One-shot sandboxes are left alone. Errors via host->fail (EGONE when
  * the sandbox already expired). */
 int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds);
-/* Around each run in a session (execute, install, describe): before it,
- * e2b_api_run_lifetime makes the sandbox end E2B_RUN_MARGIN (30 s) after
- * the run's deadline (an hour without one), so that if runbox is killed
- * mid-run E2B ends the sandbox soon after the run's timeout; no request
- * when the lifetime already ends within [-10, +20] s of that. Errors via
- * host->fail (EGONE when the sandbox is gone). After the run, whatever
- * its outcome, e2b_api_idle_lifetime gives the sandbox back its idle
- * lifetime (e2b.sandbox_timeout from now) unless it already lives that
- * long and at most a minute longer; a failure there leaves the run's result and message alone: it
- * is logged and kept in restore_failed for the message of the call that
- * finds the sandbox gone. Both do nothing for a one-shot sandbox, which
- * lives its run's timeout plus 60 s from creation. */
+/* Around each run in a session or a pooled sandbox (execute, install,
+ * describe). Before it, e2b_api_run_lifetime makes the sandbox end
+ * E2B_RUN_MARGIN (30 s) after the run's deadline (an hour without one),
+ * so that if runbox is killed mid-run E2B ends the sandbox soon after the
+ * run's timeout; no request when the lifetime already ends within
+ * [-10, +20] s of that. Errors via host->fail (EGONE when the sandbox is
+ * gone). After the run, whatever its outcome, e2b_api_idle_lifetime gives
+ * a session's sandbox back its idle lifetime (e2b.sandbox_timeout from
+ * now) unless it already lives that long and at most a minute longer; a
+ * failure there leaves the run's result and message alone: it is logged
+ * and kept in restore_failed for the message of the call that finds the
+ * sandbox gone. A pooled one-shot sandbox (made ahead of its run, to live
+ * the pool's lifetime) is bounded the same way and not restored, as it is
+ * killed after its run; one created by its run lives its run's timeout
+ * plus 60 s from creation and is left alone. */
 int e2b_api_run_lifetime(e2b_sandbox *sb, double deadline);
 void e2b_api_idle_lifetime(e2b_sandbox *sb);
 /* Records EGONE for sb with a message that says why when runbox knows

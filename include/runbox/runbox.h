@@ -404,8 +404,9 @@ int runbox_session_read_file(runbox_session *s, const char *path, void **data,
  *
  * Every pooled sandbox is asked for a lifetime (max_age + the context's
  * timeout + 10 s) after which it ends by itself even if this process is
- * killed (e2b: the sandbox's lifetime; docker: the deadline the
- * container's init enforces). Independently of it, a waiting
+ * killed (e2b: the sandbox's lifetime, cut to the run's timeout + 30 s
+ * when its run starts; docker: the deadline the container's init
+ * enforces). Independently of it, a waiting
  * subprocess sandbox dies with runbox and a waiting docker container
  * exits when runbox's end of its input closes. A run whose timeout would
  * outlast a waiting sandbox's lifetime gets a cold sandbox instead.

@@ -1020,6 +1020,17 @@ static void test_sandbox_expires(void **state)
     finish(ctx);
 }
 
+/* The lifetime the last sandbox was created with, -1 for none. */
+static int last_create_timeout(void)
+{
+    cJSON *st = server_call("GET", "/_test/stats", NULL);
+    cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "last_create"),
+                                   "timeout");
+    int v = cJSON_IsNumber(t) ? t->valueint : -1;
+    cJSON_Delete(st);
+    return v;
+}
+
 /* The lifetimes POST /sandboxes/{id}/timeout set since the counters were
  * reset, as "a,b,..." in buf. */
 static const char *timeouts_set(char *buf, size_t size)
@@ -1049,6 +1060,33 @@ static double session_sandbox_ends_in(char *id, size_t id_size)
     return difftime(timegm(&tm), time(NULL));
 }
 
+/* Code that asks the API, as the sandbox it runs in, when that sandbox
+ * ends, and prints how many seconds from now. */
+static const char *ends_in_code(char *code, size_t size)
+{
+    snprintf(code, size,
+             "import calendar, json, os, time, urllib.request\n"
+             "q = urllib.request.Request('%s/sandboxes/' + "
+             "os.environ['E2B_SANDBOX_ID'], headers={'X-API-KEY': '%s'})\n"
+             "end = json.load(urllib.request.urlopen(q))['endAt']\n"
+             "end = calendar.timegm(time.strptime(end, "
+             "'%%Y-%%m-%%dT%%H:%%M:%%SZ'))\n"
+             "print(round(end - time.time()))\n",
+             api_url, TEST_KEY);
+    return code;
+}
+
+/* r printed (ends_in_code) about `want` seconds. */
+static void assert_run_lifetime(const runbox_result *r, int want)
+{
+    int during = atoi(r->out.data ? r->out.data : "-1");
+    if (during < want - 3 || during > want + 1)
+        fail_msg("the sandbox ended %d s after the run's start, not %d s: "
+                 "%s%s",
+                 during, want, r->out.data ? r->out.data : "",
+                 r->err.data ? r->err.data : "");
+}
+
 /* A session's sandbox lives e2b.sandbox_timeout after its last use, and
  * while a run goes on, 30 s past that run's deadline: if runbox is killed
  * mid-run (SIGKILL), E2B ends the sandbox soon after the run's timeout. */
@@ -1060,23 +1098,9 @@ static void test_session_lifetime_follows_runs(void **state)
     runbox_result r;
     char buf[128], id[64], code[1024];
     assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
-    /* The run asks the API, as the sandbox it runs in, when it ends. */
-    snprintf(code, sizeof code,
-             "import calendar, json, os, time, urllib.request\n"
-             "q = urllib.request.Request('%s/sandboxes/' + "
-             "os.environ['E2B_SANDBOX_ID'], headers={'X-API-KEY': '%s'})\n"
-             "end = json.load(urllib.request.urlopen(q))['endAt']\n"
-             "end = calendar.timegm(time.strptime(end, "
-             "'%%Y-%%m-%%dT%%H:%%M:%%SZ'))\n"
-             "print(round(end - time.time()))\n",
-             api_url, TEST_KEY);
     reset_counters();
-    sexec(s, code, 5, &r);
-    int during = atoi(r.out.data ? r.out.data : "-1");
-    if (during < 32 || during > 36)
-        fail_msg("the sandbox ended %d s after the run's start, not 35 s "
-                 "(5 s timeout + 30 s): %s%s",
-                 during, r.out.data ? r.out.data : "", r.err.data ? r.err.data : "");
+    sexec(s, ends_in_code(code, sizeof code), 5, &r);
+    assert_run_lifetime(&r, 35); /* 5 s timeout + 30 s */
     runbox_result_clear(&r);
     /* Before the run, bounded; after it, the idle lifetime again. */
     assert_string_equal(timeouts_set(buf, sizeof buf), "35,300");
@@ -1104,6 +1128,33 @@ static void test_session_lifetime_follows_runs(void **state)
     runbox_result_clear(&r);
     assert_string_equal(timeouts_set(buf, sizeof buf), "3600,300");
     runbox_session_close(s);
+    finish(ctx);
+}
+
+/* A pooled sandbox waits up to max_age for its run, so it is made to live
+ * max_age + timeout + 10 s; once its run starts, it lives that run's
+ * timeout + 30 s, as a session's does, and is never restored. */
+static void test_pooled_lifetime_follows_the_run(void **state)
+{
+    (void)state;
+    runbox_context *ctx = open_ctx_extra(TEST_KEY, api_url, "timeout=5");
+    runbox_pool *pool = NULL;
+    runbox_pool_options po = {.size = 1, .max_age = 300};
+    runbox_exec_options o = {.code = NULL};
+    runbox_result r;
+    char buf[128], code[1024];
+    assert_non_null(ctx);
+    assert_int_equal(runbox_pool_new(&pool, ctx, &po), RUNBOX_OK);
+    assert_int_equal(runbox_pool_wait_ready(pool, 1, 30), RUNBOX_OK);
+    assert_int_equal(last_create_timeout(), 315);
+    reset_counters();
+    o.code = ends_in_code(code, sizeof code);
+    runbox_result_init(&r);
+    assert_int_equal(runbox_pool_execute(pool, &o, &r), RUNBOX_OK);
+    assert_run_lifetime(&r, 35);
+    runbox_result_clear(&r);
+    assert_string_equal(timeouts_set(buf, sizeof buf), "35");
+    runbox_pool_free(pool);
     finish(ctx);
 }
 
@@ -1220,16 +1271,6 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int last_create_timeout(void)
-{
-    cJSON *st = server_call("GET", "/_test/stats", NULL);
-    cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "last_create"),
-                                   "timeout");
-    int v = cJSON_IsNumber(t) ? t->valueint : -1;
-    cJSON_Delete(st);
-    return v;
 }
 
 /* A one-shot lives its run's timeout plus a minute, whatever the session
@@ -1598,6 +1639,7 @@ int main(void)
         FRESH(test_session_lifetime_follows_runs),
         FRESH(test_session_lifetime_requests_skipped),
         FRESH(test_session_lifetime_restore_fails),
+        FRESH(test_pooled_lifetime_follows_the_run),
         FRESH(test_request_timeout),
         FRESH(test_api_unreachable),
         FRESH(test_oneshot_lifetime_follows_the_run),
