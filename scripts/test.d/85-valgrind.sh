@@ -2,8 +2,9 @@
 # valgrind memcheck over the command line tool's common paths, in the
 # normal build: help and errors, config, backends, run (text, --json,
 # stdin, a raised exception, a timeout), env and an MCP session, on the
-# subprocess backend, plus the e2b and docker clients. A definite or
-# indirect leak or any invalid access fails the stage. "Possibly lost" is
+# subprocess backend, plus the e2b (one-shot and repl) and docker
+# clients. A definite or indirect leak or any invalid access fails the
+# stage. "Possibly lost" is
 # not counted: the core's per-sandbox worker thread is detached, and its
 # thread-local block may still be held when main returns (a race at exit,
 # not a growing leak; the ASan stages check leaks of long runs).
@@ -83,12 +84,15 @@ E2B_SANDBOX_URL=http://127.0.0.1:$(python3 -c 'import json,sys; print(json.load(
 export E2B_API_URL E2B_SANDBOX_URL
 vg e2b-run empty run -b e2b 'print(1)'
 vg e2b-raise empty run -b e2b --json '1/0'
+# A session: its sandbox's lifetime is set around each run.
+printf 'x = 6\nprint(x * 7)\n' >repl.in
+vg e2b-repl repl.in repl -b e2b
 if docker info >/dev/null 2>&1; then
   vg docker-run empty run -b docker 'print(1)'
 elif [ "${CI:-}" = true ]; then
   echo "valgrind docker: dockerd not reachable" >&2; failed=1
 fi
-for name in run run-json run-file run-stdin e2b-run docker-run; do
+for name in run run-json run-file run-stdin e2b-run e2b-repl docker-run; do
   [ -f "$work/out-$name" ] || continue
   grep -qE '^(hi|x|42|1)$|"verdict":"ok"' "$work/out-$name" ||
     { echo "valgrind $name: the run did not work: $(head -c 300 "$work/out-$name")" >&2; failed=1; }
