@@ -1,5 +1,6 @@
 /* runbox mcp: parses the command line and hands over to the MCP server
  * library (mcp/). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -157,7 +158,17 @@ int cli_mcp(int argc, char **argv)
      * a backend that prints cannot corrupt the protocol. */
     fflush(cli_out);
     opt.out_fd = runbox_reserve_stdout();
-    int rc = mcp_server_main(cfg, config_error, &opt);
+    int rc = 125;
+    void *lib = dlopen(MCP_SERVER_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    mcp_server_main_fn *serve = lib ? (mcp_server_main_fn *)dlsym(lib, MCP_SERVER_MAIN)
+                                    : NULL;
+    if (serve) {
+        rc = serve(cfg, config_error, &opt); /* takes cfg */
+    } else {
+        fprintf(stderr, "runbox mcp: cannot load the MCP server (%s): %s; "
+                "reinstall runbox\n", MCP_SERVER_LIBRARY, dlerror());
+        runbox_config_free(cfg);
+    }
     if (token)
         sodium_memzero(token, strlen(token));
     free(token);

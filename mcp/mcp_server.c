@@ -167,6 +167,8 @@ static void mcp_stdio_serve(mcp_stdio *s, mcp_runtime *rt)
     mcp_line_free(&in);
 }
 
+/* The library's one exported symbol (see MCP_SERVER_MAIN). */
+__attribute__((visibility("default")))
 int mcp_server_main(runbox_config *cfg, const char *config_error,
                     const mcp_server_options *opt)
 {

@@ -39,4 +39,12 @@ typedef struct mcp_server_options {
 int mcp_server_main(runbox_config *cfg, const char *config_error,
                     const mcp_server_options *opt);
 
+/* `runbox mcp` does not link this library: it loads it (dlopen of
+ * MCP_SERVER_LIBRARY, found through the command's RUNPATH) and looks up
+ * MCP_SERVER_MAIN, so that every other command starts without it. */
+#define MCP_SERVER_LIBRARY "librunbox-mcp.so.0"
+#define MCP_SERVER_MAIN "mcp_server_main"
+typedef int mcp_server_main_fn(runbox_config *cfg, const char *config_error,
+                               const mcp_server_options *opt);
+
 #endif

@@ -51,4 +51,8 @@ env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" run -b subprocess "print(40
 listing=$(env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" backends)
 ! echo "$listing" | grep -q "duplicate" || fail "installed runbox reports duplicates: $listing"
 ! echo "$listing" | grep -qF "$build/" || fail "installed runbox searches the build tree: $listing"
+# `runbox mcp` loads the installed MCP server library (not linked).
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"install","version":"1"}}}'
+reply=$(echo "$init" | env -u RUNBOX_BACKEND_PATH -u LD_LIBRARY_PATH "$work/prefix/bin/runbox" mcp -b subprocess 2>/dev/null)
+echo "$reply" | grep -q '"serverInfo"' || fail "installed runbox mcp does not answer: $reply"
 echo "install: 1 passed, 0 failed"
