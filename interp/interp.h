@@ -16,7 +16,7 @@
  * restarts and exit statuses to the backend's own evidence.
  *
  * Threading: an interp_stream belongs to one sandbox, so to one thread at
- * a time. interp_driver_source is read-only.
+ * a time. interp_driver_source and interp_driver_code are read-only.
  */
 #ifndef RUNBOX_INTERP_H
 #define RUNBOX_INTERP_H
@@ -28,6 +28,26 @@
 
 extern const char interp_driver_source[];
 extern const size_t interp_driver_source_len;
+
+/* The driver compiled at build time (interp/embed_code.py): the bytecode
+ * magic number of the build's python3, a 4-byte big-endian length, the
+ * marshalled code, then the source. Empty (len 0) when the build had no
+ * python3. A backend that can hand the interpreter a descriptor passes
+ * this in a sealed memfd as fd 3 and starts `python3 -I -c
+ * INTERP_DRIVER_BOOT`: an interpreter with the same magic runs the
+ * bytecode, any other compiles the source; fd 3 is closed before the
+ * driver runs. */
+extern const unsigned char interp_driver_code[];
+extern const size_t interp_driver_code_len;
+#define INTERP_DRIVER_BOOT                                                  \
+    "import marshal as _m, os as _o, _frozen_importlib_external as _b\n"   \
+    "_d = _o.pread(3, _o.fstat(3).st_size, 0)\n"                           \
+    "_o.close(3)\n"                                                        \
+    "_n = 8 + int.from_bytes(_d[4:8], 'big')\n"                            \
+    "_c = (_m.loads(_d[8:_n]) if _d[:4] == _b.MAGIC_NUMBER\n"              \
+    "      else compile(_d[_n:], 'runbox_driver.py', 'exec'))\n"           \
+    "del _m, _o, _b, _d, _n\n"                                             \
+    "exec(_c)\n"
 
 /* Passed after the source: the driver kills every process it can signal
  * but itself and pid 1 after each call. Only for a driver that runs in its

@@ -2,7 +2,9 @@
 #
 # runbox starts this once per sandbox as `python3 -I -c <this source>`
 # (the source is compiled into the backend, so there is no file the code
-# could replace or import) and runs every request in one persistent
+# could replace or import), or from the bytecode the build made of it,
+# handed over in a sealed memfd (interp.h, INTERP_DRIVER_BOOT), and it runs
+# every request in one persistent
 # namespace. It speaks length-prefixed frames with runbox over its original
 # stdin/stdout, which it moves to private descriptors before any code runs;
 # the code's own fd 0 is /dev/null and its fd 1 and 2 are pipes the driver

@@ -79,7 +79,7 @@ static int sp_interp_start(sp_sandbox *s, const runbox_limits *l)
     const runbox_host *host = s->b->host;
     sp_interp *in = s->interp;
     int to_p[2] = {-1, -1}, from_p[2] = {-1, -1}, err_p[2] = {-1, -1};
-    int rc = RUNBOX_OK;
+    int code_fd = -1, rc = RUNBOX_OK;
     char **envp = sp_build_env(s);
     if (!envp)
         return host->fail(s->b->hctx, RUNBOX_ENOMEM, "out of memory");
@@ -88,13 +88,22 @@ static int sp_interp_start(sp_sandbox *s, const runbox_limits *l)
                         "pipes: %s", strerror(errno));
         goto done;
     }
-    const char *argv[] = {s->b->python, "-I", "-c", interp_driver_source, NULL};
+    /* The driver as bytecode where the build could compile it (fd 3): no
+     * 16 KB of source to compile at every start. */
+    code_fd = interp_driver_code_len
+                      ? rbk_code_fd((const char *)interp_driver_code,
+                                    interp_driver_code_len)
+                      : -1;
+    const char *argv[] = {s->b->python, "-I", "-c",
+                          code_fd >= 0 ? INTERP_DRIVER_BOOT : interp_driver_source,
+                          NULL};
     int cg = sp_box_cgroup(s->box);
-    int fds[3] = {to_p[0], from_p[1], err_p[1]};
+    int fds[4] = {to_p[0], from_p[1], err_p[1], code_fd};
     /* No CPU rlimit: it would count every call of the session together;
      * the interpreter applies a per-call one itself. */
     sp_box_spawn_opts o = {
-        .argv = argv, .envp = (const char *const *)envp, .fds = fds, .nfds = 3,
+        .argv = argv, .envp = (const char *const *)envp, .fds = fds,
+        .nfds = code_fd >= 0 ? 4 : 3,
         .network = l->network, .as_bytes = cg ? 0 : l->memory_bytes,
         .nproc = l->processes, .fsize_bytes = l->file_bytes,
         .nofile = l->open_files};
@@ -119,6 +128,8 @@ done:
     rbk_close_pair(to_p);
     rbk_close_pair(from_p);
     rbk_close_pair(err_p);
+    if (code_fd >= 0)
+        close(code_fd);
     sp_free_env(envp);
     return rc;
 }
