@@ -48,12 +48,25 @@ typedef struct sp_box_spawn_opts {
     uint64_t cpu_seconds, as_bytes, nproc, fsize_bytes, nofile; /* 0 = none;
         cpu_seconds: the process is SIGKILLed when its exact CPU clock
         reaches it (the processes it starts: RLIMIT_CPU at twice that) */
+    int early;                 /* may start before the sandbox is in its
+                                  cgroups: a process that runs nothing of
+                                  the code until sp_box_settle (the resident
+                                  interpreter, whose start then overlaps the
+                                  cgroup move) */
 } sp_box_spawn_opts;
 
 /* Starts a process; *pid is its pid inside the sandbox. Returns once it
- * has exec'd (or failed to: -errno and what failed in err). */
+ * has exec'd (or failed to: -errno and what failed in err). Unless
+ * o->early, the sandbox is in its cgroups first (sp_box_settle). */
 int sp_box_spawn(sp_box *b, const sp_box_spawn_opts *o, int *pid, char *err,
                  size_t esize);
+
+/* Returns once every process of the sandbox is in its cgroups: the move
+ * of init, begun by sp_box_create on a thread of its own (the first move
+ * into a cgroup v1 waits for an RCU grace period, ~10 ms), is over, and
+ * the processes init started early follow it. Call before any code runs.
+ * 0, or -errno and why in err (then the sandbox must not run code). */
+int sp_box_settle(sp_box *b, char *err, size_t esize);
 
 /* The descriptor to poll for news (POLLIN), then sp_box_pump. */
 int sp_box_fd(const sp_box *b);

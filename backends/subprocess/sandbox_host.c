@@ -3,9 +3,10 @@
  * Creation: a raw clone into new user, pid, mount, ipc and uts namespaces
  * (runbox may be multithreaded, so no glibc fork and only
  * async-signal-safe calls in the child); the child keeps only its end of
- * the control socket, waits until runbox has written its id maps and put
- * it into its cgroups, and execs runbox-subprocess-init with an empty
- * environment. Nothing of runbox survives that exec.
+ * the control socket, waits until runbox has written its id maps, and
+ * execs runbox-subprocess-init with an empty environment. Nothing of
+ * runbox survives that exec. Meanwhile a thread moves init into its
+ * cgroups; no code runs before that move is over (sp_box_settle).
  *
  * No PR_SET_PDEATHSIG: it fires when the *thread* that cloned exits, and
  * a session may outlive the thread that opened it. init instead exits on
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +54,9 @@ struct sp_box {
     int uid_lock;
     int has_cgroup;
     sp_cgroup cg;
+    pthread_t mover;  /* moving init into cg, while moving (see settle) */
+    int moving;
+    int move_rc;
     int gone;         /* init ended or stopped answering */
     struct { int pid, status, cpu_hit; double cpu; } exited[SP_BOX_MAX_EXITED];
     int nexited;
@@ -159,6 +164,53 @@ static void sp_box_describe_errno(char *err, size_t esize, const char *what, int
     snprintf(err, esize, "%s: %s", what, strerror(e));
 }
 
+static void *sp_box_move(void *arg)
+{
+    sp_box *b = arg;
+    b->move_rc = sp_cgroup_enter(&b->cg, b->init);
+    return NULL;
+}
+
+/* Moves init's children (started early, see sp_box_spawn_opts.early) to
+ * init's cgroups; the second move is quick, the grace period just passed.
+ * Only direct children: an early process starts nothing before the code
+ * runs. */
+static int sp_box_move_children(sp_box *b)
+{
+    char path[64], list[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)b->init, (int)b->init);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, list, sizeof list - 1);
+    close(fd);
+    if (n < 0)
+        return -EIO;
+    list[n] = '\0';
+    char *save = NULL;
+    for (char *t = strtok_r(list, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+        int rc = sp_cgroup_enter(&b->cg, (pid_t)atoi(t));
+        if (rc && rc != -ESRCH) /* one that ended meanwhile needs no move */
+            return rc;
+    }
+    return 0;
+}
+
+int sp_box_settle(sp_box *b, char *err, size_t esize)
+{
+    if (!b->moving)
+        return 0;
+    pthread_join(b->mover, NULL);
+    b->moving = 0;
+    int rc = b->move_rc ? b->move_rc : sp_box_move_children(b);
+    if (rc) {
+        b->gone = 1; /* its processes may be outside their limits */
+        sp_box_describe_errno(err, esize, "cannot move the sandbox into its "
+                              "cgroups", -rc);
+    }
+    return rc;
+}
+
 int sp_box_create(sp_box **out, const sp_box_config *c, char *err, size_t esize)
 {
     sp_box *b = calloc(1, sizeof *b);
@@ -252,11 +304,18 @@ int sp_box_create(sp_box **out, const sp_box_config *c, char *err, size_t esize)
         snprintf(err, esize, "the sandbox's init ended before it started");
         goto fail;
     }
-    /* Into the cgroups while init builds the root: moving a task can wait
-     * for an RCU grace period (milliseconds), and nothing of the code runs
-     * before READY, so every process of it starts inside. */
-    if (b->has_cgroup && sp_cgroup_enter(&b->cg, pid))
-        b->has_cgroup = 0;
+    /* Into the cgroups on a thread of its own: the first move waits for an
+     * RCU grace period (~10 ms on cgroup v1), which then overlaps init
+     * building the root and the interpreter starting (sp_box_settle). */
+    if (b->has_cgroup) {
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setstacksize(&a, 64 * 1024);
+        b->moving = pthread_create(&b->mover, &a, sp_box_move, b) == 0;
+        pthread_attr_destroy(&a);
+        if (!b->moving && sp_cgroup_enter(&b->cg, pid))
+            b->has_cgroup = 0;
+    }
     sbx_reply r;
     rc = sp_box_await(b, SBX_READY, &r, 30000);
     if (rc) {
@@ -297,6 +356,8 @@ void sp_box_destroy(sp_box *b)
 {
     if (!b)
         return;
+    if (b->moving)
+        pthread_join(b->mover, NULL);
     if (b->ctl >= 0)
         close(b->ctl);
     if (b->init > 0) {
@@ -330,6 +391,9 @@ int sp_box_spawn(sp_box *b, const sp_box_spawn_opts *o, int *pid, char *err,
         snprintf(err, esize, "too many descriptors for one process");
         return -EINVAL;
     }
+    int settled = o->early ? 0 : sp_box_settle(b, err, esize);
+    if (settled)
+        return settled;
     sbx_spawn h = {SBX_SPAWN, (o->network ? 0 : SBX_SPAWN_NET_OFF) |
                    (o->packages_rw ? SBX_SPAWN_PACKAGES_RW : 0), 0, 0,
                    (uint32_t)o->nfds, 0, o->cpu_seconds, o->as_bytes, o->nproc,

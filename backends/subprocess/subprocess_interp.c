@@ -106,7 +106,7 @@ static int sp_interp_start(sp_sandbox *s, const runbox_limits *l)
         .nfds = code_fd >= 0 ? 4 : 3,
         .network = l->network, .as_bytes = cg ? 0 : l->memory_bytes,
         .nproc = l->processes, .fsize_bytes = l->file_bytes,
-        .nofile = l->open_files};
+        .nofile = l->open_files, .early = 1};
     char err[600];
     int e = sp_box_spawn(s->box, &o, &in->pid, err, sizeof err);
     if (e) {
@@ -291,6 +291,11 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
         rc = sp_interp_start(s, l);
     if (rc)
         return rc;
+    /* The interpreter started while the sandbox moved into its cgroups;
+     * the code runs only once that is over. */
+    char err[600];
+    if (sp_box_settle(s->box, err, sizeof err))
+        return host->fail(s->b->hctx, RUNBOX_EBACKEND, "subprocess backend: %s", err);
     long oom_before = sp_box_oom_kills(s->box);
     interp_stream_begin(&in->stream, req->io);
 
