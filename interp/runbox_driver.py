@@ -208,7 +208,20 @@ sys.modules["__main__"] = main
 if os.environ.get("PYTHONDONTWRITEBYTECODE"):
     sys.dont_write_bytecode = True
 os.environ.setdefault("MPLBACKEND", "Agg")
-warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
+
+
+class Mentions(str):
+    """A warnings filter's message test without the re module (costly to
+    import at start): warnings calls .match(text) on it, as on a regex."""
+
+    def match(self, text):
+        return self in text
+
+
+# matplotlib's "FigureCanvasAgg is non-interactive, and thus cannot be
+# shown" at plt.show(): the figures come back as results instead.
+warnings.filterwarnings("ignore", category=UserWarning)  # no message: no re
+warnings.filters[0] = ("ignore", Mentions("non-interactive"), UserWarning, None, 0)
 # -I dropped the work directory, PYTHONPATH and the user's site-packages;
 # the code gets them back as `python3 -` would give them.
 extra = [""] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]

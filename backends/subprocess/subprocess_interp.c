@@ -62,8 +62,8 @@ void sp_interp_free(sp_sandbox *s)
     s->interp = NULL;
 }
 
-/* The interpreter ended (or was killed): forget it, kill what it left. */
-static void sp_interp_lost(sp_sandbox *s)
+/* Forgets the interpreter (its state is lost). */
+static void sp_interp_retire(sp_sandbox *s)
 {
     sp_interp *in = s->interp;
     sp_interp_close_fds(in);
@@ -71,6 +71,12 @@ static void sp_interp_lost(sp_sandbox *s)
     if (in->running)
         in->epoch++;
     in->running = 0;
+}
+
+/* The interpreter ended (or was killed): forget it, kill what it left. */
+static void sp_interp_lost(sp_sandbox *s)
+{
+    sp_interp_retire(s);
     sp_box_kill(s->box, 0);
 }
 
@@ -340,9 +346,12 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
     if (rc)
         return rc;
     if (in->stream.done && !c.ended) {
-        /* Ended normally or by the KeyboardInterrupt: the interpreter and
-         * its variables are kept; init kills whatever the call left. */
-        sp_box_kill(s->box, in->pid);
+        /* Ended normally or by the KeyboardInterrupt: a session keeps the
+         * interpreter and its variables, and init kills whatever the call
+         * left. A one-shot sandbox is destroyed next (it serves one exec),
+         * which ends everything in it at once. */
+        if (session)
+            sp_box_kill(s->box, in->pid);
         out->execution_count = in->stream.execution_count;
         out->verdict = RUNBOX_VERDICT_OK;
         if (c.stopped) {
@@ -370,7 +379,7 @@ int sp_interp_exec(sp_sandbox *s, const runbox_exec_request *req, int session,
                  !out->message[0])
             sp_memory_error_note(out, l->memory_bytes);
         if (!session) /* a one-shot interpreter serves one call */
-            sp_interp_lost(s);
+            sp_interp_retire(s);
         runbox_outcome_set_state_epoch(out, session ? in->epoch : 0);
         return RUNBOX_OK;
     }
