@@ -3,13 +3,15 @@
  * Line editing and history come from libedit (Debian libedit-dev), the BSD
  * licensed editline library: readline-style editing without tying runbox
  * to the GPL, through its readline-compatible callback interface so that
- * one poll() loop waits for keys and for signals alike. Without a terminal
- * (input from a pipe or file) lines are read plainly and no prompt is
- * shown, so scripts can drive it too.
+ * one poll() loop waits for keys and for signals alike. It sits in a
+ * library of its own (line_editor/), loaded on a terminal only. Without a
+ * terminal (input from a pipe or file) lines are read plainly and no
+ * prompt is shown, so scripts can drive it too.
  *
  * SIGINT during a run cancels that run (the session's cancel flag), not
  * the repl; at the prompt it drops the line being typed. SIGTERM and
  * SIGHUP cancel a run in progress, close the session and exit 130. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,9 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <editline/readline.h>
-
 #include "cli.h"
+#include "line_editor.h"
 
 static const char repl_help[] =
     "usage: runbox repl [options]\n"
@@ -71,6 +72,7 @@ typedef struct repl {
     runbox_context *ctx;
     runbox_session *session;
     int tty;
+    const line_editor *editor; /* on a terminal, when it could be loaded */
     char *buf;    /* the input gathered so far */
     size_t len;
     int status;   /* exit status when the loop ends */
@@ -201,8 +203,8 @@ static int repl_line(repl *r, const char *line)
     r->len += n;
     if (cli_repl_incomplete(r->buf))
         return 0;
-    if (r->tty)
-        add_history(r->buf);
+    if (r->editor)
+        r->editor->remember(r->buf);
     repl_execute(r, r->buf);
     r->len = 0;
     r->buf[0] = '\0';
@@ -222,7 +224,6 @@ static void repl_on_line(char *line)
 {
     repl_got = line;
     repl_have_line = 1;
-    rl_callback_handler_remove();
 }
 
 static void repl_drain_wake(void)
@@ -234,17 +235,16 @@ static void repl_drain_wake(void)
 
 static void repl_loop_tty(repl *r)
 {
-    rl_catch_signals = 0; /* our handlers, not libedit's */
+    const line_editor *ed = r->editor;
     /* The prompt and the echo belong with runbox's output, not with fd 1
      * (stderr since runbox_reserve_stdout). */
-    rl_outstream = cli_out;
-    using_history();
+    ed->start(cli_out);
     int installed = 0;
     for (;;) {
         if (repl_quit)
             break;
         if (!installed) {
-            rl_callback_handler_install(repl_prompt(r), repl_on_line);
+            ed->prompt(repl_prompt(r), repl_on_line);
             installed = 1;
         }
         struct pollfd pfd[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
@@ -255,7 +255,7 @@ static void repl_loop_tty(repl *r)
             repl_drain_wake();
         if (repl_sigint) {
             repl_sigint = 0;
-            rl_callback_handler_remove();
+            ed->cancel();
             installed = 0;
             fputs("\nKeyboardInterrupt\n", cli_out);
             fflush(cli_out);
@@ -264,10 +264,11 @@ static void repl_loop_tty(repl *r)
         }
         if (!(pfd[0].revents & (POLLIN | POLLHUP)))
             continue;
-        rl_callback_read_char();
+        ed->feed();
         if (!repl_have_line)
             continue;
         repl_have_line = 0;
+        ed->cancel(); /* the line is in: the prompt is over */
         installed = 0;
         char *line = repl_got;
         repl_got = NULL;
@@ -281,7 +282,18 @@ static void repl_loop_tty(repl *r)
             break;
     }
     if (installed)
-        rl_callback_handler_remove();
+        ed->cancel();
+}
+
+/* The line editor, or NULL (then the terminal gets plain lines). */
+static const line_editor *repl_editor(void)
+{
+    void *lib = dlopen(LINE_EDITOR_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    const line_editor *ed = lib ? dlsym(lib, LINE_EDITOR_SYMBOL) : NULL;
+    if (!ed)
+        fprintf(stderr, "runbox repl: no line editing (cannot load %s: %s)\n",
+                LINE_EDITOR_LIBRARY, dlerror());
+    return ed;
 }
 
 static void repl_loop_plain(repl *r)
@@ -349,7 +361,7 @@ int cli_repl(int argc, char **argv)
     if (!repl_open_session(&r)) {
         if (r.tty)
             repl_banner(&r);
-        if (r.tty)
+        if (r.tty && (r.editor = repl_editor()))
             repl_loop_tty(&r);
         else
             repl_loop_plain(&r);

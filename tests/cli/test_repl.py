@@ -127,6 +127,23 @@ class ReplSubprocess(unittest.TestCase):
         self.assertEqual(r.line(":quit", until=b"\n"), b":quit\r\n")
         self.assertEqual(r.wait(), 0)
 
+    def test_line_editing_and_history(self):
+        # The line editor is loaded on a terminal: Up recalls the last
+        # input, and editing keys change the line before it runs.
+        r = self.repl()
+        self.assertIn(b"42", r.line("print(6 * 7)"))
+        r.send("\x1b[A")  # Up: the previous input comes back
+        r.read_until(b"print(6 * 7)")
+        self.assertIn(b"42", r.line(""))
+        r.send("print(5 * 9)")
+        r.read_until(b"print(5 * 9)")
+        r.send("\x01y = 7; ")  # Ctrl-A (to the start of the line), insert
+        r.read_until(b"\x1b[1@;")  # the terminal shows the insertion
+        r.line("", until=b"45")
+        r.read_until(PROMPT)
+        r.line("print(y + 100)", until=b"107")  # the inserted part ran
+        self.assertNotIn(b"cannot load", r.seen)
+
     def test_error_and_verdict_are_shown(self):
         r = self.repl("-t", "2")
         self.assertIn(b"ZeroDivisionError", r.line("1/0"))

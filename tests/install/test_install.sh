@@ -51,6 +51,13 @@ env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" run -b subprocess "print(40
 listing=$(env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" backends)
 ! echo "$listing" | grep -q "duplicate" || fail "installed runbox reports duplicates: $listing"
 ! echo "$listing" | grep -qF "$build/" || fail "installed runbox searches the build tree: $listing"
+# The private libraries the command loads at run time, where its RUNPATH
+# finds them.
+for lib in librunbox-mcp.so.0 librunbox-line-editor.so.0; do
+  [ -e "$work/prefix/lib/runbox/$lib" ] || fail "lib/runbox/$lib was not installed"
+done
+readelf -d "$work/prefix/bin/runbox" | grep -q 'RUNPATH.*\$ORIGIN/../lib/runbox' \
+  || fail "bin/runbox does not look in lib/runbox"
 # `runbox mcp` loads the installed MCP server library (not linked).
 init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"install","version":"1"}}}'
 reply=$(echo "$init" | env -u RUNBOX_BACKEND_PATH -u LD_LIBRARY_PATH "$work/prefix/bin/runbox" mcp -b subprocess 2>/dev/null)
