@@ -258,10 +258,15 @@ int e2b_sandbox_ready(e2b_sandbox *sb, const runbox_exec_request *req,
 
 /* POST /sandboxes/{id}/timeout: E2B ends the sandbox secs from when it
  * receives this, sooner or later than before. RUNBOX_OK with
- * resp->status set when E2B answered; sb->expires_at follows a 2xx. */
+ * resp->status set when E2B answered; sb->expires_at follows a 2xx.
+ * after_run: nothing recorded with host->fail, and bounded as a kill is,
+ * since the run's caller waits for it (and on SIGTERM the kill after it). */
 static int e2b_api_set_timeout(e2b_sandbox *sb, int secs, const char *what,
-                               int quiet, e2b_response *resp)
+                               int after_run, e2b_response *resp)
 {
+    double bound = sb->st->request_timeout < E2B_KILL_TIMEOUT
+                       ? sb->st->request_timeout
+                       : E2B_KILL_TIMEOUT;
     double now = sb->st->host->now();
     char *esc = e2b_url_escape(sb->id);
     char path[256], body[64];
@@ -277,15 +282,16 @@ static int e2b_api_set_timeout(e2b_sandbox *sb, int secs, const char *what,
         .body_len = strlen(body),
         .content_type = "application/json",
         .idempotent = 1,
-        .quiet = quiet,
+        .quiet = after_run,
+        .timeout = after_run ? bound : 0,
     };
     int rc = e2b_http(sb, &req, resp);
     if (rc == RUNBOX_OK && resp->status / 100 == 2) {
         sb->expires_at = now + secs;
         sb->restore_failed[0] = '\0';
-    } else if (rc == RUNBOX_OK && !quiet && resp->status == 404) {
+    } else if (rc == RUNBOX_OK && !after_run && resp->status == 404) {
         rc = e2b_api_gone(sb);
-    } else if (rc == RUNBOX_OK && !quiet && resp->status == 400 &&
+    } else if (rc == RUNBOX_OK && !after_run && resp->status == 400 &&
                secs > E2B_UNLIMITED_RUN_LIFETIME) {
         rc = sb->st->host->fail(sb->st->h, RUNBOX_EBACKEND,
                                 "E2B refused to let sandbox %s live %d s "
@@ -293,7 +299,7 @@ static int e2b_api_set_timeout(e2b_sandbox *sb, int secs, const char *what,
                                 "is shorter (an hour on Hobby): lower the "
                                 "timeout",
                                 sb->id, secs);
-    } else if (rc == RUNBOX_OK && !quiet && resp->status / 100 != 2) {
+    } else if (rc == RUNBOX_OK && !after_run && resp->status / 100 != 2) {
         rc = e2b_http_fail_status(sb, &req, resp);
     }
     return rc;

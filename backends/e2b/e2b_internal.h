@@ -222,10 +222,10 @@ int e2b_api_keep_alive(e2b_sandbox *sb, double run_seconds);
  * [-10, +20] s of that. Errors via host->fail (EGONE when the sandbox is
  * gone). After the run, whatever its outcome, e2b_api_idle_lifetime gives
  * a session's sandbox back its idle lifetime (e2b.sandbox_timeout from
- * now) unless it already lives that long and at most a minute longer; a
- * failure there leaves the run's result and message alone: it is logged
- * and kept in restore_failed for the message of the call that finds the
- * sandbox gone. A pooled one-shot sandbox (made ahead of its run, to live
+ * now) unless it already lives that long and at most a minute longer,
+ * bounded by 5 s as a kill is; a failure there leaves the run's result
+ * and message alone: it is logged and kept in restore_failed for the
+ * message of the call that finds the sandbox gone. A pooled one-shot sandbox (made ahead of its run, to live
  * the pool's lifetime) is bounded the same way and not restored, as it is
  * killed after its run; one created by its run lives its run's timeout
  * plus 60 s from creation and is left alone. */

@@ -1020,6 +1020,13 @@ static void test_sandbox_expires(void **state)
     finish(ctx);
 }
 
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /* The lifetime the last sandbox was created with, -1 for none. */
 static int last_create_timeout(void)
 {
@@ -1230,6 +1237,18 @@ static void test_session_lifetime_restore_fails(void **state)
     assert_contains(runbox_error_last(), "open a new session");
     runbox_result_clear(&r);
     runbox_session_close(s);
+
+    /* An API that does not answer holds the run's caller 5 s at most, as
+     * a kill does. */
+    assert_int_equal(runbox_session_open(&s, ctx), RUNBOX_OK);
+    fault("{\"path_prefix\": \"/sandboxes/\", \"method\": \"POST\", "
+          "\"delay\": 8}");
+    double t0 = now_s();
+    sexec(s, "print(3)", 5, &r);
+    assert_true(now_s() - t0 < 7);
+    assert_string_equal(r.out.data, "3\n");
+    runbox_result_clear(&r);
+    runbox_session_close(s);
     finish(ctx);
 }
 
@@ -1265,13 +1284,6 @@ static void test_api_unreachable(void **state)
 /* ------------------------------------------------------------------ */
 /* Lifetimes, deadlines, refusals before any sandbox                   */
 /* ------------------------------------------------------------------ */
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* A one-shot lives its run's timeout plus a minute, whatever the session
  * setting e2b.sandbox_timeout says; a run without a limit gets an hour;
