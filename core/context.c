@@ -105,9 +105,13 @@ static int rb_context_pool_from_config(runbox_context *c)
 
 /* Limits the user set explicitly need a backend that can enforce them:
  * refused here, before any call, whatever the backend would do. The wall
- * clock and the output cap are the core's own. */
+ * clock and the output cap are the core's own. Checked against the
+ * declared capabilities before open, and again after it against what the
+ * opened backend says it can do here (capabilities_of: a rootless Docker
+ * engine on cgroup v1 sets no memory limit). */
 static int rb_check_limits(const runbox_context *c)
 {
+    int narrowed = c->caps != c->b->vt.capabilities;
     static const struct {
         uint32_t limit;
         uint64_t cap;
@@ -121,9 +125,16 @@ static int rb_check_limits(const runbox_context *c)
         {RUNBOX_LIMIT_NETWORK, RUNBOX_CAP_NETWORK_CONTROL, "network"},
     };
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
-        if (!(c->required & need[i].limit) || (c->b->vt.capabilities & need[i].cap))
+        if (!(c->required & need[i].limit) || (c->caps & need[i].cap))
             continue;
         const rb_entry *e = rb_config_lookup(c->cfg, c->b->name, need[i].key);
+        if (narrowed && (c->b->vt.capabilities & need[i].cap))
+            return rb_fail(RUNBOX_EUNSUPPORTED, "%s: %s = %s: the %s backend "
+                           "cannot enforce this limit with its current "
+                           "settings or engine (see its README); unset it "
+                           "or choose a backend that can",
+                           e ? e->origin : "setting", need[i].key,
+                           e ? e->value : "?", c->b->name);
         return rb_fail(RUNBOX_EUNSUPPORTED, "%s: %s = %s: the %s backend "
                        "cannot enforce this limit (it declares no %s "
                        "capability); unset it or choose a backend that "
@@ -205,8 +216,10 @@ RUNBOX_API int runbox_context_new(runbox_context **out, const runbox_config *cfg
                     runbox_strerror(rc));
     }
     int opened = !rc;
-    if (!rc && c->b->vt.capabilities_of)
+    if (!rc && c->b->vt.capabilities_of) {
         c->caps &= c->b->vt.capabilities_of(c->state);
+        rc = rb_check_limits(c);
+    }
     if (!rc)
         rc = rb_context_pool_from_config(c);
     if (rc) {
