@@ -87,6 +87,13 @@ static int docker_runtime_check(docker_conn *c, docker_config *cfg)
         snprintf(have + n, sizeof(have) - n, "%s%s", n ? ", " : "", r->string);
     }
     cJSON_Delete(info);
+    if (e->podman)
+        return e->host->fail(e->h, RUNBOX_ECONFIG,
+                             "runtime %s is not registered with Podman at %s "
+                             "(it has: %s) — add it under [engine.runtimes] "
+                             "in containers.conf, or set runtime = runc in "
+                             "[docker]", cfg->runtime, e->docker_host,
+                             have[0] ? have : "none");
     return e->host->fail(e->h, RUNBOX_ECONFIG,
                          "runtime %s is not registered with the engine at %s "
                          "(it has: %s) — add it to \"runtimes\" in "
@@ -135,6 +142,8 @@ static int docker_open(void **state, const runbox_host *host,
     if (rc == RUNBOX_OK) {
         rc = docker_engine_negotiate(&c);
         if (rc == RUNBOX_OK)
+            rc = docker_engine_identify(&c);
+        if (rc == RUNBOX_OK)
             rc = docker_runtime_check(&c, &st->cfg);
         /* Leftovers of crashed runs go now; failing to list them must not
          * stop this run. */
@@ -173,6 +182,16 @@ static int docker_reap_slot(void *state, unsigned *removed)
     return RUNBOX_OK;
 }
 
+/* A rootless engine on cgroup v1 sets no memory or pids limit (see
+ * docker_container_spec), so this context must not claim it can. */
+static uint64_t docker_capabilities_of(void *state)
+{
+    const docker_state *st = state;
+    if (st->engine.rootless && st->engine.cgroup_v1)
+        return ~(uint64_t)(RUNBOX_CAP_LIMIT_MEMORY | RUNBOX_CAP_LIMIT_PROCESSES);
+    return UINT64_MAX;
+}
+
 static const runbox_backend docker_backend = {
     .abi_version = RUNBOX_BACKEND_ABI,
     .struct_size = sizeof(runbox_backend),
@@ -202,6 +221,7 @@ static const runbox_backend docker_backend = {
     .file_read = docker_file_read,
     .sandbox_check = docker_sandbox_check,
     .reap = docker_reap_slot,
+    .capabilities_of = docker_capabilities_of,
 };
 
 RUNBOX_BACKEND_EXPORT int runbox_backend_init(const runbox_host *host,

@@ -253,7 +253,8 @@ static uint64_t docker_min_limit(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
-cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
+cJSON *docker_container_spec(const docker_config *cfg, const docker_engine *e,
+                             const docker_owner *o,
                              docker_container_kind kind,
                              const runbox_limits *limits, int network,
                              const char *const *env, double deadline_s,
@@ -318,7 +319,11 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
         cJSON_AddStringToObject(hc, "Runtime", cfg->runtime);
 
     applied->network = network;
-    cJSON_AddStringToObject(hc, "NetworkMode", network ? "bridge" : "none");
+    /* Rootless Podman's "bridge" needs its rootless network namespace
+     * set up under a systemd-style runtime directory; its own default for
+     * rootless containers, and what works everywhere, is slirp4netns. */
+    const char *net_on = e->podman && e->rootless ? "slirp4netns" : "bridge";
+    cJSON_AddStringToObject(hc, "NetworkMode", network ? net_on : "none");
     if (!network)
         applied->bits |= RUNBOX_LIMIT_NETWORK;
     cJSON *caps = cJSON_CreateArray();
@@ -345,12 +350,16 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%llu",
              (unsigned long long)cfg->tmpfs_bytes);
     cJSON_AddStringToObject(tmpfs, "/tmp", opts);
-    /* uid/gid so that the non-root user owns its work directory. */
+    /* uid/gid so that the non-root user owns its work directory. Podman
+     * refuses tmpfs options it does not know (uid= among them) and has
+     * its own: U, the mount belongs to the container's user. */
     unsigned uid = 1000, gid = 1000;
-    if (sscanf(cfg->user, "%u:%u", &uid, &gid) >= 1)
+    if (e->podman)
+        snprintf(owner, sizeof(owner), ",U");
+    else if (sscanf(cfg->user, "%u:%u", &uid, &gid) >= 1)
         snprintf(owner, sizeof(owner), ",uid=%u,gid=%u", uid,
                  strchr(cfg->user, ':') ? gid : uid);
-    if (kind != DOCKER_KEEPER) {
+    if (kind != DOCKER_KEEPER || e->podman) {
         snprintf(opts, sizeof(opts), "rw,nosuid,nodev,exec,size=%llu,mode=0755%s",
                  (unsigned long long)cfg->tmpfs_bytes, owner);
         cJSON_AddStringToObject(tmpfs, DOCKER_WORKDIR, opts);
@@ -376,7 +385,12 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
     }
     cJSON_AddItemToObject(hc, "Tmpfs", tmpfs);
 
-    applied->memory = docker_min_limit(cfg->memory, limits->memory_bytes);
+    /* A rootless engine on cgroup v1 cannot put its containers in
+     * cgroups of their own (an unprivileged user cannot be delegated a v1
+     * hierarchy): Podman then ignores memory, pids and CPU limits. They
+     * are not asked for, so not reported as applied either. */
+    int cgroups = !(e->rootless && e->cgroup_v1);
+    applied->memory = cgroups ? docker_min_limit(cfg->memory, limits->memory_bytes) : 0;
     if (applied->memory) {
         if (applied->memory < (6u << 20))
             applied->memory = 6u << 20; /* the engine's minimum */
@@ -385,12 +399,13 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
         cJSON_AddNumberToObject(hc, "MemorySwap", (double)applied->memory);
         applied->bits |= RUNBOX_LIMIT_MEMORY;
     }
-    applied->pids = (uint32_t)docker_min_limit(cfg->pids_limit, limits->processes);
+    applied->pids = cgroups ? (uint32_t)docker_min_limit(cfg->pids_limit,
+                                                         limits->processes) : 0;
     if (applied->pids) {
         cJSON_AddNumberToObject(hc, "PidsLimit", applied->pids);
         applied->bits |= RUNBOX_LIMIT_PROCESSES;
     }
-    if (cfg->cpus > 0) {
+    if (cfg->cpus > 0 && cgroups) {
         applied->nano_cpus = (int64_t)(cfg->cpus * 1e9);
         cJSON_AddNumberToObject(hc, "NanoCpus", (double)applied->nano_cpus);
     }
@@ -412,7 +427,15 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
         docker_add_ulimit(ulimits, "nofile", limits->open_files, limits->open_files);
         applied->bits |= RUNBOX_LIMIT_OPEN_FILES;
     }
-    cJSON_AddItemToObject(hc, "Ulimits", ulimits);
+    /* Podman, given any ulimit, adds nofile and nproc ones of its own at
+     * their maximum (rootless: at its own hard limits), which the runtime
+     * then fails to set where the engine lacks CAP_SYS_RESOURCE ("error
+     * setting rlimit type 6"). It gets none: the init (run) and the exec
+     * prelude (sessions) set the same limits inside, as for gVisor. */
+    if (e->podman)
+        cJSON_Delete(ulimits);
+    else
+        cJSON_AddItemToObject(hc, "Ulimits", ulimits);
     cJSON_AddItemToObject(spec, "HostConfig", hc);
     if (kind != DOCKER_KEEPER) {
         uint64_t nums[3] = {applied->cpu_seconds, applied->file_bytes,
@@ -624,6 +647,27 @@ int docker_container_kill(docker_conn *c, const char *id, const char *signal)
 
 int docker_container_remove(docker_conn *c, const char *id)
 {
+    /* Podman refuses a forced removal while a container that has just
+     * exited is still being cleaned up ("could not be stopped ... container
+     * state improper: stopped", HTTP 500); a moment later it succeeds. */
+    for (int attempt = 0; c->engine->podman && attempt < 50; attempt++) {
+        char path[256];
+        snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
+        docker_response r;
+        int rc = docker_request(c, "DELETE", path, NULL, NULL, 0, 60, &r);
+        if (rc == RUNBOX_OK && ((r.status >= 200 && r.status < 300) ||
+                                r.status == 404)) {
+            docker_response_clear(&r);
+            return RUNBOX_OK;
+        }
+        int improper = rc == RUNBOX_OK && r.status == 500 && r.body &&
+                       strstr(r.body, "state improper");
+        docker_response_clear(&r);
+        if (!improper)
+            break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     return docker_container_call(c, "DELETE", id, "?force=1&v=1", 60, 1,
                                  "removing the container", NULL);
 }

@@ -45,8 +45,10 @@ typedef struct docker_applied {
  * deadline_s: the container's own deadline, enforced by its init even
  * when runbox is gone: for DOCKER_RUN_CODE the seconds after which it
  * stops, for DOCKER_KEEPER its idle lifetime (0 = none).
- * argv: what DOCKER_RUN_CODE runs (its stdin is the attached one). */
-cJSON *docker_container_spec(const docker_config *cfg, const docker_owner *o,
+ * argv: what DOCKER_RUN_CODE runs (its stdin is the attached one).
+ * e: the engine it is for (Podman takes a few things differently). */
+cJSON *docker_container_spec(const docker_config *cfg, const docker_engine *e,
+                             const docker_owner *o,
                              docker_container_kind kind,
                              const runbox_limits *limits, int network,
                              const char *const *env, double deadline_s,

@@ -383,6 +383,14 @@ int docker_engine_negotiate(docker_conn *c)
     }
     if (cJSON_IsString(minv))
         sscanf(minv->valuestring, "%d.%d", &min_major, &min_minor);
+    /* Podman answers the Docker API too, and says so only here. */
+    cJSON *comp;
+    e->podman = 0;
+    cJSON_ArrayForEach(comp, cJSON_GetObjectItemCaseSensitive(doc, "Components")) {
+        cJSON *name = cJSON_GetObjectItemCaseSensitive(comp, "Name");
+        if (cJSON_IsString(name) && strcmp(name->valuestring, "Podman Engine") == 0)
+            e->podman = 1;
+    }
     cJSON_Delete(doc);
     docker_response_clear(&r);
 
@@ -403,6 +411,41 @@ int docker_engine_negotiate(docker_conn *c)
                              "1.25 or newer (upgrade the engine)",
                              e->docker_host, major, minor);
     snprintf(e->api_prefix, sizeof(e->api_prefix), "/v%d.%d", major, minor);
+    return RUNBOX_OK;
+}
+
+int docker_engine_identify(docker_conn *c)
+{
+    docker_engine *e = c->engine;
+    cJSON *info = NULL;
+    e->rootless = e->cgroup_v1 = 0;
+    if (e->podman) {
+        /* Podman's compatible /info does not say "rootless"; its own
+         * /libpod/info does. */
+        int rc = docker_call_json(c, "GET", "/libpod/info", NULL, 10, 200,
+                                  "reading Podman's description", &info, NULL);
+        if (rc != RUNBOX_OK)
+            return rc;
+        cJSON *host = cJSON_GetObjectItemCaseSensitive(info, "host");
+        cJSON *sec = cJSON_GetObjectItemCaseSensitive(host, "security");
+        e->rootless = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sec, "rootless"));
+        cJSON *cg = cJSON_GetObjectItemCaseSensitive(host, "cgroupVersion");
+        e->cgroup_v1 = cJSON_IsString(cg) && strcmp(cg->valuestring, "v1") == 0;
+        cJSON_Delete(info);
+        return RUNBOX_OK;
+    }
+    int rc = docker_call_json(c, "GET", "/info", NULL, 10, 200,
+                              "reading the engine's description", &info, NULL);
+    if (rc != RUNBOX_OK)
+        return rc;
+    /* Docker lists "name=rootless" when it runs as a normal user. */
+    cJSON *opt;
+    cJSON_ArrayForEach(opt, cJSON_GetObjectItemCaseSensitive(info, "SecurityOptions"))
+        if (cJSON_IsString(opt) && strstr(opt->valuestring, "name=rootless"))
+            e->rootless = 1;
+    cJSON *cg = cJSON_GetObjectItemCaseSensitive(info, "CgroupVersion");
+    e->cgroup_v1 = cJSON_IsString(cg) && strcmp(cg->valuestring, "1") == 0;
+    cJSON_Delete(info);
     return RUNBOX_OK;
 }
 

@@ -110,6 +110,13 @@ typedef struct docker_engine {
     int tls, verify;
     char *ca, *cert, *key;
     char api_prefix[16]; /* "/v1.41" after negotiation, "" before */
+    /* Found by docker_engine_negotiate: the engine is Podman's
+     * Docker-compatible service (GET /version lists a component "Podman
+     * Engine"); and, by docker_engine_identify, whether it runs rootless
+     * and on cgroup v1, where Podman cannot set any resource limit. */
+    int podman;
+    int rootless;
+    int cgroup_v1;
 } docker_engine;
 
 /* One reusable HTTP connection (a curl easy handle). */
@@ -136,8 +143,10 @@ void docker_engine_close(docker_engine *e);
 int docker_conn_open(docker_conn *c, docker_engine *e);
 void docker_conn_close(docker_conn *c);
 
-/* GET /version and chooses the API prefix. */
+/* GET /version and chooses the API prefix; sets e->podman. */
 int docker_engine_negotiate(docker_conn *c);
+/* GET /info: sets e->rootless and e->cgroup_v1. After negotiate. */
+int docker_engine_identify(docker_conn *c);
 /* GET /_ping with a short timeout; for probe. */
 int docker_engine_ping(docker_conn *c);
 

@@ -91,7 +91,7 @@ static int docker_keeper_await(docker_sandbox *sb, docker_hijack *hj)
 int docker_keeper_start(docker_sandbox *sb)
 {
     docker_state *st = sb->st;
-    cJSON *spec = docker_container_spec(&st->cfg, &st->owner, DOCKER_KEEPER,
+    cJSON *spec = docker_container_spec(&st->cfg, &st->engine, &st->owner, DOCKER_KEEPER,
                                         &sb->limits, sb->network, sb->env,
                                         st->cfg.idle_timeout, NULL,
                                         &sb->keeper_applied);

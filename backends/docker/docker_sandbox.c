@@ -198,7 +198,7 @@ int docker_run_start(docker_sandbox *sb, docker_container_kind kind,
                      double life, docker_hijack *hj, docker_applied *applied)
 {
     docker_state *st = sb->st;
-    cJSON *spec = docker_container_spec(&st->cfg, &st->owner, kind,
+    cJSON *spec = docker_container_spec(&st->cfg, &st->engine, &st->owner, kind,
                                         limits, sb->network, sb->env, life,
                                         argv, applied);
     if (!spec)
@@ -413,7 +413,10 @@ static void docker_isolation(const docker_sandbox *sb, const docker_applied *a,
     char cpus[32] = "";
     if (a->nano_cpus)
         snprintf(cpus, sizeof(cpus), ",%.3g cpus", a->nano_cpus / 1e9);
-    snprintf(buf, size, "docker(%s%s,user %s,%s%s%s%s%s)",
+    const docker_engine *e = &sb->st->engine;
+    snprintf(buf, size, "docker(%s%s%s,user %s,%s%s%s%s%s)",
+             e->podman ? (e->rootless ? "Podman rootless," : "Podman,")
+                       : (e->rootless ? "rootless," : ""),
              strcmp(cfg->runtime, "runsc") == 0 ? "gVisor " : "", cfg->runtime,
              cfg->user, a->network ? "network" : "no network", cpus,
              strcmp(cfg->cap_drop, "ALL") == 0 ? ",no caps" : "",
