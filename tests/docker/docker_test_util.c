@@ -155,6 +155,84 @@ long dt_api(const char *method, const char *path, const char *json_body,
     return status;
 }
 
+/* -1 = not asked yet. */
+static int dt_podman = -1, dt_rootless = -1, dt_cgroup_v1 = -1;
+
+static void dt_engine_ask(void)
+{
+    if (dt_podman >= 0)
+        return;
+    char *body = NULL;
+    long status = dt_api("GET", "/version", NULL, &body);
+    dt_podman = status == 200 && body && strstr(body, "\"Podman Engine\"") != NULL;
+    free(body);
+    body = NULL;
+    status = dt_api("GET", "/info", NULL, &body);
+    cJSON *info = status == 200 ? cJSON_Parse(body) : NULL;
+    free(body);
+    cJSON *v = cJSON_GetObjectItem(info, "CgroupVersion");
+    dt_cgroup_v1 = cJSON_IsString(v) && !strcmp(v->valuestring, "1");
+    cJSON *opt;
+    dt_rootless = 0;
+    cJSON_ArrayForEach(opt, cJSON_GetObjectItem(info, "SecurityOptions"))
+        if (cJSON_IsString(opt) && strstr(opt->valuestring, "name=rootless"))
+            dt_rootless = 1;
+    cJSON_Delete(info);
+    if (dt_podman) { /* Podman says it only in its own /libpod/info */
+        body = NULL;
+        status = dt_api("GET", "/v4.0.0/libpod/info", NULL, &body);
+        info = status == 200 ? cJSON_Parse(body) : NULL;
+        free(body);
+        cJSON *sec = cJSON_GetObjectItem(cJSON_GetObjectItem(info, "host"), "security");
+        dt_rootless = cJSON_IsTrue(cJSON_GetObjectItem(sec, "rootless"));
+        cJSON_Delete(info);
+    }
+}
+
+int dt_engine_no_cgroups(void)
+{
+    dt_engine_ask();
+    return dt_rootless && dt_cgroup_v1;
+}
+
+void dt_refused_without_cgroups(const char *key, const char *value,
+                                const char *why)
+{
+    if (!dt_engine_no_cgroups())
+        return;
+    const char *extra[] = {key, value, NULL};
+    runbox_config *cfg = dt_config(extra);
+    runbox_context *ctx = NULL;
+    int rc = runbox_context_new(&ctx, cfg);
+    runbox_config_free(cfg);
+    runbox_context_free(ctx);
+    assert_int_equal(rc, RUNBOX_EUNSUPPORTED);
+    print_message("rootless engine on cgroup v1: %s = %s refused (%s); "
+                  "skipped: %s\n", key, value, runbox_error_last(), why);
+    skip();
+}
+
+int dt_engine_podman(void)
+{
+    dt_engine_ask();
+    return dt_podman;
+}
+
+int dt_engine_rootless(void)
+{
+    dt_engine_ask();
+    return dt_rootless;
+}
+
+void dt_not_on_podman(int rootless_only, const char *why)
+{
+    if (dt_engine_podman() && (!rootless_only || dt_engine_rootless())) {
+        print_message("skipped on %sPodman: %s\n", rootless_only ? "rootless " : "",
+                      why);
+        skip();
+    }
+}
+
 static int dt_count(long pid, int running_only, char **first_id)
 {
     char *body = NULL;
