@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The docker suite against Podman's Docker-compatible service
+# The docker suite (test_docker_backend, _escapes, _owner) against Podman's Docker-compatible service
 # (tests/docker/podman_engine.sh: Debian's podman 4.3 with its own storage,
 # socket and containers.conf, the test image loaded from dockerd):
 # 1. rootful, the suite run as root;
@@ -48,6 +48,7 @@ eval "$env"
 echo "rootful Podman up at $DOCKER_HOST ($((SECONDS - t0)) s)" >&2
 step "rootful: test_docker_backend" env RUNBOX_SOURCE_DIR="$src" "$build/tests/docker/test_docker_backend"
 step "rootful: test_docker_escapes" env RUNBOX_SOURCE_DIR="$src" "$build/tests/docker/test_docker_escapes"
+step "rootful: test_docker_owner" "$build/tests/docker/test_docker_owner"
 step "rootful: CLI one-shot" one_shot "$build/cli/runbox"
 tests/docker/podman_engine.sh stop "$rootful"
 echo "rootful done ($((SECONDS - t0)) s)" >&2
@@ -62,7 +63,7 @@ cp "$build/cli/runbox" "$copy/build/cli/"
 cp -P "$build"/core/librunbox.so* "$copy/build/core/"
 find "$build/backends" -maxdepth 1 -type f -name '*.so' -exec cp {} "$copy/build/backends/" \;
 cp "$build"/tests/docker/test_docker_backend "$build"/tests/docker/test_docker_escapes \
-   "$copy/build/tests/docker/"
+   "$build"/tests/docker/test_docker_owner "$copy/build/tests/docker/"
 cp "$src/tests/docker/docker_tcp_proxy.py" "$copy/src/tests/docker/"
 chmod -R a+rX "$copy"
 as_user() {
@@ -74,6 +75,7 @@ as_user() {
 }
 step "rootless, as $user: test_docker_backend" as_user "$copy/build/tests/docker/test_docker_backend"
 step "rootless, as $user: test_docker_escapes" as_user "$copy/build/tests/docker/test_docker_escapes"
+step "rootless, as $user: test_docker_owner" as_user "$copy/build/tests/docker/test_docker_owner"
 step "rootless, as $user: CLI one-shot" one_shot as_user "$copy/build/cli/runbox"
 tests/docker/podman_engine.sh stop "$rootless"
 echo "rootless done ($((SECONDS - t0)) s)" >&2

@@ -35,9 +35,10 @@ podman_argv() {
 }
 podman_cmd() { podman_argv; "${argv[@]}" "$@"; }
 if [ "$cmd" = stop ]; then
-    [ -f "$dir/containers.conf" ] || exit 0
-    podman_cmd rm -af -t 0 >/dev/null 2>&1 || true
-    podman_cmd volume prune -f >/dev/null 2>&1 || true
+    if [ -f "$dir/containers.conf" ]; then
+        podman_cmd rm -af -t 0 >/dev/null 2>&1 || true
+        podman_cmd volume prune -f >/dev/null 2>&1 || true
+    fi
     if [ -f "$dir/service.pid" ]; then
         # Its process group: runuser and the podman under it (setsid).
         pid=$(cat "$dir/service.pid")
@@ -58,7 +59,8 @@ if [ "$cmd" = stop ]; then
         umount -l "$m" 2>/dev/null || true
     done
     # Rootless storage holds files of the user's subordinate ids.
-    [ -f "$dir/user" ] && podman_cmd unshare rm -rf "$dir/data/containers" 2>/dev/null || true
+    [ -f "$dir/user" ] && [ -f "$dir/containers.conf" ] &&
+        podman_cmd unshare rm -rf "$dir/data/containers" 2>/dev/null || true
     exit 0
 fi
 
