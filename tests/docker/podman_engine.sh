@@ -49,8 +49,13 @@ if [ "$cmd" = stop ]; then
     # What the service left running on its own: the rootless user
     # namespace's pause process, exec monitors (conmon lingers after an
     # exec); each names this folder on its command line.
-    for pid in $(ps -eo pid=,args= | awk -v d="$dir/" 'index($0, d) && !/awk/ { print $1 }'); do
-        kill "$pid" 2>/dev/null || true
+    # conmon starts `podman container cleanup` when a container ends,
+    # which mounts the storage again: wait until none of them is left.
+    for _ in $(seq 1 50); do
+        pids=$(ps -eo pid=,args= | awk -v d="$dir/" 'index($0, d) && !/awk/ { print $1 }')
+        [ -n "$pids" ] || break
+        kill $pids 2>/dev/null || true
+        sleep 0.2
     done
     for f in "$dir/tmp/pause.pid" "$dir/xdg/libpod/tmp/pause.pid"; do
         [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
