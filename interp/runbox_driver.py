@@ -34,7 +34,6 @@
 # Only modules built into the interpreter are imported at start (a run's
 # first frame should cost little more than `python3 -c`); the rest comes
 # from the standard library on first need, never from the code's path.
-import _ast
 import _queue
 import _signal
 import _struct
@@ -427,6 +426,48 @@ def apply_cpu_limit():
         pass
 
 
+def split_ast(code, name):
+    """The code compiled as its body and its final expression statement
+    (None when its last statement is not one), as IPython splits a cell."""
+    import _ast  # builtin; costs about 1 ms to set up, so only when needed
+    tree = compile(code, name, "exec", _ast.PyCF_ONLY_AST, True)
+    last = None
+    if tree.body and isinstance(tree.body[-1], _ast.Expr):
+        last = compile(_ast.Expression(tree.body.pop().value), name, "eval",
+                       dont_inherit=True)
+    return compile(tree, name, "exec", dont_inherit=True), last
+
+
+def split_quick(code, name):
+    """split_ast without the ast module, for the usual cell whose last
+    line is a whole statement at column 0; None when it cannot tell.
+
+    When the lines before the last compile on their own, they end at a
+    statement boundary outside any bracket or string, so the last line
+    starts a new top-level statement and, being the last, is all of it:
+    an expression statement exactly when it compiles as an expression.
+    A last line with ';' (several statements) or an encoding cookie (the
+    last line alone would be read as UTF-8) goes to split_ast, as does
+    anything that does not compile (which then reports it)."""
+    text = code.rstrip()
+    cut = text.rfind(b"\n") + 1
+    last = text[cut:]
+    if not last or last[:1] in b" \t\f#" or b"coding" in b"".join(text.split(b"\n", 2)[:2]):
+        return None
+    try:
+        body = compile(text[:cut], name, "exec", dont_inherit=True)
+        try:
+            # Padded so that a traceback names the line it is on.
+            return body, compile(b"\n" * text.count(b"\n", 0, cut) + last, name,
+                                 "eval", dont_inherit=True)
+        except SyntaxError:
+            if b";" in last:
+                return None
+        return compile(code, name, "exec", dont_inherit=True), None
+    except Exception:
+        return None
+
+
 def run(code):
     global execution_count, running
     reap()
@@ -441,14 +482,10 @@ def run(code):
             apply_cpu_limit()
             with run_lock:
                 running = True
-            tree = compile(code, name, "exec", _ast.PyCF_ONLY_AST, True)
-            last = None
-            if tree.body and isinstance(tree.body[-1], _ast.Expr):
-                last = _ast.Expression(tree.body.pop().value)
-            exec(compile(tree, name, "exec", dont_inherit=True), main.__dict__)
+            body, last = split_quick(code, name) or split_ast(code, name)
+            exec(body, main.__dict__)
             if last is not None:
-                value = eval(compile(last, name, "eval", dont_inherit=True),
-                             main.__dict__)
+                value = eval(last, main.__dict__)
                 if value is not None:
                     results = [(m, d, True) for m, d in rich_bundle(value)]
             results += [("image/png", png, False) for png in figures()]

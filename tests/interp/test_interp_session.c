@@ -168,6 +168,39 @@ static void test_final_expression(void **state)
     sexec(s, "y = 3", 30, &r);
     assert_int_equal(r.rich_count, 0);
     runbox_result_clear(&r);
+
+    /* Which statement is the last, however the cell is laid out: the
+     * interpreter decides most without the ast module, so each of these
+     * shapes is checked against what IPython shows. */
+    static const struct { const char *code, *shown; } cells[] = {
+        {"q = 4; q * 2", "8"},                       /* several on a line */
+        {"def f():\n    return 5\nf()", "5"},
+        {"t = (1,\n 2)\nt", "(1, 2)"},
+        {"u = [1,\n2]", NULL},                        /* a bracket spans lines */
+        {"if 1 > 2:\n    pass\n    9", NULL},       /* inside a block */
+        {"if False: 1\nelse: 2", NULL},              /* a clause, not an expression */
+        {"v = 7 + \\\n1\nv", "8"},
+        {"s = '''\n3\n'''\nlen(s)", "3"},
+        {"w = 1\n# a comment at the end", NULL},
+        {"# -*- coding: latin-1 -*-\n'\xe9'", "'\xc3\xa9'"},
+    };
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {
+        sexec(s, cells[i].code, 30, &r);
+        assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+        if (!cells[i].shown) {
+            assert_int_equal(r.rich_count, 0);
+        } else {
+            assert_non_null((x = rich(&r, "text/plain", 1)));
+            assert_int_equal(x->len, strlen(cells[i].shown));
+            assert_memory_equal(x->data, cells[i].shown, x->len);
+        }
+        runbox_result_clear(&r);
+    }
+    /* A traceback of the final expression names its own line. */
+    sexec(s, "a = 1\n\n1 / 0", 30, &r);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_non_null(strstr(r.err.data, "line 3"));
+    runbox_result_clear(&r);
     runbox_session_close(s);
 
     /* One-shot runs report the value too, with no state epoch. */
