@@ -350,6 +350,10 @@ cJSON *docker_container_spec(const docker_config *cfg, const docker_engine *e,
     snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%llu",
              (unsigned long long)cfg->tmpfs_bytes);
     cJSON_AddStringToObject(tmpfs, "/tmp", opts);
+    /* Podman mounts a tmpfs of no set size, writable by all, on /var/tmp
+     * of a read-only container unless one is given: the same as /tmp. */
+    if (e->podman)
+        cJSON_AddStringToObject(tmpfs, "/var/tmp", opts);
     /* uid/gid so that the non-root user owns its work directory. Podman
      * refuses tmpfs options it does not know (uid= among them) and has
      * its own: U, the mount belongs to the container's user. */

@@ -138,6 +138,35 @@ static void test_log_bounded_oneshot(void **state)
     runbox_context_free(c);
 }
 
+/* Every file system the code can write is a tmpfs of a set size (or its
+ * tmpfs_size when it is runbox's own): nothing the engine adds (Podman
+ * mounts a /var/tmp for a read-only root) lets it fill the host's memory
+ * or disk. POSIX message queues are bounded by RLIMIT_MSGQUEUE. */
+static void test_writable_mounts_bounded(void **state)
+{
+    (void)state;
+    runbox_context *c = dt_context(NULL);
+    runbox_result r;
+    assert_int_equal(run(c, "import os\n"
+                            "for l in open('/proc/mounts'):\n"
+                            "    dev, mnt, fs, opts = l.split()[:4]\n"
+                            "    if fs == 'mqueue':\n" /* bounded by RLIMIT_MSGQUEUE */
+                            "        continue\n"
+                            "    if 'rw' in opts.split(',') and os.access(mnt, os.W_OK):\n"
+                            "        size = [o for o in opts.split(',') if o.startswith('size=')]\n"
+                            "        print(mnt, fs, size[0] if size else 'NO-SIZE')\n",
+                         30, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    print_message("writable mounts:\n%s", r.out.data);
+    assert_non_null(strstr(r.out.data, "/sandbox tmpfs size="));
+    assert_non_null(strstr(r.out.data, "/tmp tmpfs size="));
+    assert_null(strstr(r.out.data, "NO-SIZE"));
+    for (const char *l = r.out.data; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        assert_true(strncmp(strchr(l, ' ') + 1, "tmpfs ", 6) == 0);
+    runbox_result_clear(&r);
+    runbox_context_free(c);
+}
+
 /* A double-forked setsid daemon started by one call is gone before the
  * next call starts; one that keeps the output open ends at the timeout. */
 static void test_session_daemon_gone(void **state)
@@ -533,6 +562,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_bounded_session),
         cmocka_unit_test(test_log_bounded_oneshot),
+        cmocka_unit_test(test_writable_mounts_bounded),
         cmocka_unit_test(test_session_daemon_gone),
         cmocka_unit_test(test_session_workdir_bounded),
         cmocka_unit_test(test_planted_modules),
