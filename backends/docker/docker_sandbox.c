@@ -286,7 +286,11 @@ static int docker_run_code(docker_sandbox *sb, const runbox_limits *limits,
 int docker_keeper_processes(docker_sandbox *sb)
 {
     char path[256];
-    snprintf(path, sizeof(path), "/containers/%s/top", sb->keeper_id);
+    /* Podman 4.3's compatible top answers 200 with an empty body; its own
+     * endpoint gives the same JSON when asked not to stream. */
+    snprintf(path, sizeof(path), sb->st->engine.podman
+                                     ? "/libpod/containers/%s/top?stream=false"
+                                     : "/containers/%s/top", sb->keeper_id);
     cJSON *doc = NULL;
     if (docker_call_json(&sb->conn, "GET", path, NULL, 5, 200,
                          "listing the session's processes", &doc, NULL)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The docker suite (test_docker_backend, _escapes, _owner) against Podman's Docker-compatible service
+# The docker suite (test_docker_backend, _escapes, _owner; rootful also
+# the resident interpreter's test_interp_session) against Podman's Docker-compatible service
 # (tests/docker/podman_engine.sh: Debian's podman 4.3 with its own storage,
 # socket and containers.conf, the test image loaded from dockerd):
 # 1. rootful, the suite run as root;
@@ -49,6 +50,7 @@ echo "rootful Podman up at $DOCKER_HOST ($((SECONDS - t0)) s)" >&2
 step "rootful: test_docker_backend" env RUNBOX_SOURCE_DIR="$src" "$build/tests/docker/test_docker_backend"
 step "rootful: test_docker_escapes" env RUNBOX_SOURCE_DIR="$src" "$build/tests/docker/test_docker_escapes"
 step "rootful: test_docker_owner" "$build/tests/docker/test_docker_owner"
+step "rootful: test_interp_session docker" "$build/tests/interp/test_interp_session" docker
 step "rootful: CLI one-shot" one_shot "$build/cli/runbox"
 tests/docker/podman_engine.sh stop "$rootful"
 echo "rootful done ($((SECONDS - t0)) s)" >&2
