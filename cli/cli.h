@@ -59,6 +59,9 @@ void cli_print_exception(const runbox_result *r);
 int cli_repl_incomplete(const char *text);
 /* Reads all of a stream; caller frees. NULL on error. */
 char *cli_read_all(FILE *fp, size_t *len);
+/* dlopen of one of the command's private libraries (private_lib.c), or
+ * NULL with the loader's reason in why. */
+void *cli_load_private(const char *name, char *why, size_t size);
 
 int cli_run(int argc, char **argv);
 int cli_install(int argc, char **argv);

@@ -159,14 +159,15 @@ int cli_mcp(int argc, char **argv)
     fflush(cli_out);
     opt.out_fd = runbox_reserve_stdout();
     int rc = 125;
-    void *lib = dlopen(MCP_SERVER_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    char why[512] = "";
+    void *lib = cli_load_private(MCP_SERVER_LIBRARY, why, sizeof why);
     mcp_server_main_fn *serve = lib ? (mcp_server_main_fn *)dlsym(lib, MCP_SERVER_MAIN)
                                     : NULL;
     if (serve) {
         rc = serve(cfg, config_error, &opt); /* takes cfg */
     } else {
         fprintf(stderr, "runbox mcp: cannot load the MCP server (%s): %s; "
-                "reinstall runbox\n", MCP_SERVER_LIBRARY, dlerror());
+                "reinstall runbox\n", MCP_SERVER_LIBRARY, lib ? dlerror() : why);
         runbox_config_free(cfg);
     }
     if (token)

@@ -288,11 +288,12 @@ static void repl_loop_tty(repl *r)
 /* The line editor, or NULL (then the terminal gets plain lines). */
 static const line_editor *repl_editor(void)
 {
-    void *lib = dlopen(LINE_EDITOR_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    char why[512] = "";
+    void *lib = cli_load_private(LINE_EDITOR_LIBRARY, why, sizeof why);
     const line_editor *ed = lib ? dlsym(lib, LINE_EDITOR_SYMBOL) : NULL;
     if (!ed)
         fprintf(stderr, "runbox repl: no line editing (cannot load %s: %s)\n",
-                LINE_EDITOR_LIBRARY, dlerror());
+                LINE_EDITOR_LIBRARY, lib ? dlerror() : why);
     return ed;
 }
 
