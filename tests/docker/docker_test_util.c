@@ -224,15 +224,6 @@ int dt_engine_rootless(void)
     return dt_rootless;
 }
 
-void dt_not_on_podman(int rootless_only, const char *why)
-{
-    if (dt_engine_podman() && (!rootless_only || dt_engine_rootless())) {
-        print_message("skipped on %sPodman: %s\n", rootless_only ? "rootless " : "",
-                      why);
-        skip();
-    }
-}
-
 static int dt_count(long pid, int running_only, char **first_id)
 {
     char *body = NULL;

@@ -21,8 +21,8 @@ const char *dt_runtime(void);
 
 /* What the engine under test is, asked once from the engine itself:
  * Podman's Docker-compatible service (GET /version lists "Podman
- * Engine"), and whether it runs rootless (GET /info SecurityOptions
- * "name=rootless"). */
+ * Engine"), and whether it runs rootless (Docker: GET /info
+ * SecurityOptions "name=rootless"; Podman: GET /libpod/info). */
 int dt_engine_podman(void);
 int dt_engine_rootless(void);
 /* A rootless engine on cgroup v1 (GET /info CgroupVersion "1"): it sets
@@ -33,10 +33,6 @@ int dt_engine_no_cgroups(void);
  * skipped with why. Returns when the engine has cgroups. */
 void dt_refused_without_cgroups(const char *key, const char *value,
                                 const char *why);
-/* Skips the calling test, printing why, when the engine is Podman
- * (rootless_only: only a rootless one): a guarantee that engine does not
- * give, as backends/docker/README.md says. */
-void dt_not_on_podman(int rootless_only, const char *why);
 
 /* A config for the docker backend with the test image; extra key=value
  * pairs (NULL-terminated) are set on top. Caller frees. */
