@@ -46,10 +46,9 @@ if [ "$cmd" = stop ]; then
         for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         rm -f "$dir/service.pid"
     fi
-    # What the service left running on its own: the rootless user
-    # namespace's pause process, exec monitors (conmon lingers after an
-    # exec); each names this folder on its command line.
-    # conmon starts `podman container cleanup` when a container ends,
+    # What the service left running on its own, each naming this folder on
+    # its command line: exec monitors (conmon lingers after an exec) and
+    # the `podman container cleanup` conmon starts when a container ends,
     # which mounts the storage again: wait until none of them is left.
     for _ in $(seq 1 50); do
         pids=$(ps -eo pid=,args= | awk -v d="$dir/" 'index($0, d) && !/awk/ { print $1 }')
@@ -57,15 +56,17 @@ if [ "$cmd" = stop ]; then
         kill $pids 2>/dev/null || true
         sleep 0.2
     done
+    # Rootless storage holds files of the user's subordinate ids: removed
+    # inside the user namespace, before its pause process goes (podman
+    # unshare would start a new one).
+    [ -f "$dir/user" ] && [ -f "$dir/containers.conf" ] &&
+        podman_cmd unshare rm -rf "$dir/data/containers" 2>/dev/null || true
     for f in "$dir/tmp/pause.pid" "$dir/xdg/libpod/tmp/pause.pid"; do
-        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+        [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
     done
     { findmnt -rn -o TARGET | grep "^$dir/" || true; } | sort -r | while read -r m; do
         umount -l "$m" 2>/dev/null || true
     done
-    # Rootless storage holds files of the user's subordinate ids.
-    [ -f "$dir/user" ] && [ -f "$dir/containers.conf" ] &&
-        podman_cmd unshare rm -rf "$dir/data/containers" 2>/dev/null || true
     exit 0
 fi
 
