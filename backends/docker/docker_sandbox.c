@@ -418,14 +418,17 @@ static void docker_isolation(const docker_sandbox *sb, const docker_applied *a,
     if (a->nano_cpus)
         snprintf(cpus, sizeof(cpus), ",%.3g cpus", a->nano_cpus / 1e9);
     const docker_engine *e = &sb->st->engine;
-    snprintf(buf, size, "docker(%s%s%s,user %s,%s%s%s%s%s)",
+    /* A description: one longer than buf is cut, and that is fine. The cut
+     * is handled visibly only for GCC's -Wformat-truncation (MinSizeRel). */
+    if (snprintf(buf, size, "docker(%s%s%s,user %s,%s%s%s%s%s)",
              e->podman ? (e->rootless ? "Podman rootless," : "Podman,")
                        : (e->rootless ? "rootless," : ""),
              strcmp(cfg->runtime, "runsc") == 0 ? "gVisor " : "", cfg->runtime,
              cfg->user, a->network ? "network" : "no network", cpus,
              strcmp(cfg->cap_drop, "ALL") == 0 ? ",no caps" : "",
              cfg->read_only ? ",ro root" : "",
-             cfg->no_new_privileges ? ",no-new-privs" : "");
+             cfg->no_new_privileges ? ",no-new-privs" : "") >= (int)size)
+        buf[size - 1] = '\0';
 }
 
 /* The verdict and note for how the work ended. */
