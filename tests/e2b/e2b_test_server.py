@@ -24,7 +24,8 @@ Test-only endpoints (on both ports, no auth):
   POST /_test/fault  {"path_prefix", "method"?, "status"?, "body"?,
                       "retry_after"?, "delay"?, "reset"?, "malformed"?,
                       "truncate"?, "drop_mid_stream"?, "null_error_name"?,
-                      "expire_in"?, "content_type"?, "end_error"?,
+                      "expire_in"?, "expire_at_start"?, "content_type"?,
+                      "end_error"?,
                       "envd_version"?, "cpu_count"?, "memory_mb"?,
                       "count"? (default 1)}
       reset: drop the connection (TCP RST) instead of answering;
@@ -34,6 +35,8 @@ Test-only endpoints (on both ports, no auth):
       null_error_name: error records carry "name": null;
       expire_in: the sandbox of the request (data plane) expires that many
       seconds later, as E2B ends a sandbox at its lifetime;
+      expire_at_start: (on a Start stream) the sandbox ends right after
+      the process has started, while it runs;
       content_type: a Start stream answered with this Content-Type;
       end_error: a Start stream ended at once with this Connect error
       ({"code", "message"}) in its end-of-stream message;
@@ -1000,6 +1003,8 @@ class Handler(BaseHTTPRequestHandler):
                                      "message": str(e)}})
             return self.end_stream()
         self.frame(0, {"event": {"start": {"pid": p.pid}}})
+        if self.fault.get("expire_at_start"):
+            STATE.remove(sbx.id)  # its lifetime ends while the process runs
         if self.fault.get("end_error"):
             # envd ending the stream with a Connect error (e.g. its own
             # deadline_exceeded), the process killed.
