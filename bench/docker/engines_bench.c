@@ -11,25 +11,14 @@
 #include <time.h>
 
 #include "runbox/runbox.h"
+#include "../bench_time.h"
 
 #define MAX_VARIANTS 8
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp);
+    bench_sort(v, n);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -45,10 +34,10 @@ static int timed(variant *v, int in_session, double *ms)
     runbox_exec_options o = {.code = "print(1)", .timeout = 60};
     runbox_result r;
     runbox_result_init(&r);
-    double t0 = now();
+    double t0 = bench_now();
     int rc = in_session ? runbox_session_execute(v->session, &o, &r)
                         : runbox_execute(v->ctx, &o, &r);
-    *ms = (now() - t0) * 1000;
+    *ms = (bench_now() - t0) * 1000;
     int ok = rc == RUNBOX_OK && r.verdict == RUNBOX_VERDICT_OK;
     if (!ok)
         fprintf(stderr, "engines_bench %s: run failed: %s %s\n", v->name,

@@ -10,19 +10,8 @@
 #include <time.h>
 
 #include "runbox/runbox.h"
+#include "../bench_time.h"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int run(runbox_context *ctx, runbox_pool *pool, double *ms)
 {
@@ -30,9 +19,9 @@ static int run(runbox_context *ctx, runbox_pool *pool, double *ms)
     o.code = "print(1)";
     runbox_result r;
     runbox_result_init(&r);
-    double t0 = now();
+    double t0 = bench_now();
     int rc = pool ? runbox_pool_execute(pool, &o, &r) : runbox_execute(ctx, &o, &r);
-    *ms = (now() - t0) * 1e3;
+    *ms = (bench_now() - t0) * 1e3;
     int ok = rc == RUNBOX_OK && r.verdict == RUNBOX_VERDICT_OK && r.out.data &&
              !strcmp(r.out.data, "1\n");
     if (!ok)
@@ -44,7 +33,7 @@ static int run(runbox_context *ctx, runbox_pool *pool, double *ms)
 
 static void report(const char *name, double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp);
+    bench_sort(v, n);
     printf("%s p50 %.2f p90 %.2f min %.2f\n", name, v[n / 2], v[(n * 9) / 10],
            v[0]);
 }

@@ -12,23 +12,12 @@
 #include <time.h>
 
 #include "runbox/runbox.h"
+#include "../bench_time.h"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double report(const char *name, double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp);
+    bench_sort(v, n);
     printf("%-8s p50 %8.3f ms  p90 %8.3f ms  min %8.3f ms  (%d runs)\n", name,
            v[n / 2], v[(n * 9) / 10], v[0], n);
     return v[n / 2];
@@ -69,20 +58,20 @@ int main(int argc, char **argv)
     int bad = !warm || !cold || check(runbox_session_execute(s, &o, &r), &r, NULL);
     o.code = "x += 1\nx";
     char want[32];
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < rounds && !bad; i++) {
-        double t = now();
+        double t = bench_now();
         int rc = runbox_session_execute(s, &o, &r);
-        warm[i] = (now() - t) * 1e3;
+        warm[i] = (bench_now() - t) * 1e3;
         snprintf(want, sizeof want, "%d", i + 1);
         bad = check(rc, &r, want);
     }
-    double total = now() - t0;
+    double total = bench_now() - t0;
     o.code = "x = 0\nx += 1\nx";
     for (int i = 0; i < cold_rounds && !bad; i++) {
-        double t = now();
+        double t = bench_now();
         int rc = runbox_execute(ctx, &o, &r);
-        cold[i] = (now() - t) * 1e3;
+        cold[i] = (bench_now() - t) * 1e3;
         bad = check(rc, &r, "1");
     }
     if (!bad) {
@@ -99,17 +88,17 @@ int main(int argc, char **argv)
     for (int i = 0; i < cold_rounds && !bad; i++) {
         runbox_session *f = NULL;
         o.code = "x = 1\nx";
-        double t = now();
+        double t = bench_now();
         int rc = runbox_session_open(&f, ctx);
         if (rc == RUNBOX_OK)
             rc = runbox_session_execute(f, &o, &r);
-        first[i] = (now() - t) * 1e3;
+        first[i] = (bench_now() - t) * 1e3;
         bad = check(rc, &r, "1");
         runbox_session_close(f);
         o.code = "x = 0\nx += 1\nx";
-        t = now();
+        t = bench_now();
         rc = runbox_execute(ctx, &o, &r);
-        cold[i] = (now() - t) * 1e3;
+        cold[i] = (bench_now() - t) * 1e3;
         bad = bad || check(rc, &r, "1");
     }
     if (!bad) {
