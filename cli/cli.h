@@ -59,8 +59,8 @@ void cli_print_exception(const runbox_result *r);
 int cli_repl_incomplete(const char *text);
 /* Reads all of a stream; caller frees. NULL on error. */
 char *cli_read_all(FILE *fp, size_t *len);
-/* dlopen of one of the command's private libraries (private_lib.c), or
- * NULL with the loader's reason in why. */
+/* dlopen of one of the command's private libraries from its folder next
+ * to the command (private_lib.c), or NULL with the reason in why. */
 void *cli_load_private(const char *name, char *why, size_t size);
 
 int cli_run(int argc, char **argv);

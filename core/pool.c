@@ -181,6 +181,7 @@ static int rb_pool_step(runbox_pool *p)
         pthread_mutex_lock(&p->mu);
         m->checking = 0;
         m->checked = rb_now();
+        pthread_cond_broadcast(&p->ready); /* a run may wait for this check */
         if (rc) {
             rb_unlink(p, m);
             p->stats.dead++;
@@ -291,9 +292,18 @@ void *rb_pool_take(runbox_pool *p, double run_seconds)
     for (;;) {
         rb_member *m = p->head;
         double now = rb_now();
+        int checking = 0;
         while (m && (m->checking || (p->lifetime > 0 &&
-                     m->born + p->lifetime < now + run_seconds + RB_POOL_MARGIN)))
+                     m->born + p->lifetime < now + run_seconds + RB_POOL_MARGIN))) {
+            checking |= m->checking;
             m = m->next;
+        }
+        /* A life check is one quick backend call; waiting for it beats a
+         * cold start, which is what a miss costs. */
+        if (!m && checking && !rb_pool_stopping(p)) {
+            rb_timed_wait(&p->ready, &p->mu, RB_POOL_TICK);
+            continue;
+        }
         if (!m || rb_pool_stopping(p)) {
             p->stats.misses++;
             pthread_mutex_unlock(&p->mu);

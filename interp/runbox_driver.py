@@ -186,18 +186,24 @@ _signal.signal(_signal.SIGINT, on_sigint)
 requests = _queue.SimpleQueue()
 
 
+def take_frame():
+    """Reads one frame from runbox and queues or acts on it; returns its kind."""
+    kind, size = HEADER.unpack(read_exact(5))
+    payload = read_exact(size)
+    if kind == b"C":
+        requests.put(payload)
+    elif kind == b"L":
+        requests.put(float(payload or b"0"))
+    elif kind == b"I":
+        with run_lock:
+            if running:
+                _signal.pthread_kill(main_ident, _signal.SIGINT)
+    return kind
+
+
 def reader():
     while True:
-        kind, size = HEADER.unpack(read_exact(5))
-        payload = read_exact(size)
-        if kind == b"C":
-            requests.put(payload)
-        elif kind == b"L":
-            requests.put(float(payload or b"0"))
-        elif kind == b"I":
-            with run_lock:
-                if running:
-                    _signal.pthread_kill(main_ident, _signal.SIGINT)
+        take_frame()
 
 
 # --- what the code sees: its own __main__, the usual import path ---
@@ -429,7 +435,7 @@ def apply_cpu_limit():
 def split_ast(code, name):
     """The code compiled as its body and its final expression statement
     (None when its last statement is not one), as IPython splits a cell."""
-    import _ast  # builtin; costs about 1 ms to set up, so only when needed
+    import _ast
     tree = compile(code, name, "exec", _ast.PyCF_ONLY_AST, True)
     last = None
     if tree.body and isinstance(tree.body[-1], _ast.Expr):
@@ -438,41 +444,59 @@ def split_ast(code, name):
     return compile(tree, name, "exec", dont_inherit=True), last
 
 
-def split_quick(code, name):
-    """split_ast without the ast module, for the usual cell whose last
-    line is a whole statement at column 0; None when it cannot tell.
+def parses(text):
+    """Whether text, a function definition, is valid Python: it only
+    defines the function, so nothing in it runs, and it needs no compile().
+    Its compiler warnings are the real run's to give."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            exec(text, {})
+            return True
+        except Exception:
+            return False
 
-    When the lines before the last compile on their own, they end at a
-    statement boundary outside any bracket or string, so the last line
-    starts a new top-level statement and, being the last, is all of it:
-    an expression statement exactly when it compiles as an expression.
-    A last line with ';' (several statements) or an encoding cookie (the
-    last line alone would be read as UTF-8) goes to split_ast, as does
-    anything that does not compile (which then reports it)."""
+
+def split_text(code):
+    """The first cell split as split_ast splits it, as source text, or None
+    when that cannot be told this way.
+
+    The interpreter's first compile() builds every AST class (over 1 ms,
+    as much as the rest of a short run); exec and eval of source text do
+    not. A cell whose last line is a whole statement at column 0 splits
+    there: the lines before it parse on their own (checked as a function's
+    body) exactly when they end outside any bracket, string or clause, and
+    the last line is an expression statement exactly when it parses after
+    `return`. A ';' in the last line (several statements), 'yield' there
+    (a function may hold it, a module may not), an encoding cookie, a form
+    feed or a lone CR go to split_ast. The code is named "<string>", as
+    `python3 -c` names its own."""
     text = code.rstrip()
     cut = text.rfind(b"\n") + 1
-    last = text[cut:]
-    if not last or last[:1] in b" \t\f#" or b"coding" in b"".join(text.split(b"\n", 2)[:2]):
+    body, last = text[:cut], text[cut:]
+    if (not last or last[:1] in b" \t#" or b";" in last or b"yield" in last
+            or b"\r" in text or b"\f" in text or body.endswith(b"\\\n")
+            or b"coding" in b"".join(text.split(b"\n", 2)[:2])
+            or not parses(b"def _():\n\t" + body.replace(b"\n", b"\n\t") + b"pass")):
         return None
-    try:
-        body = compile(text[:cut], name, "exec", dont_inherit=True)
-        try:
-            # Padded so that a traceback names the line it is on.
-            return body, compile(b"\n" * text.count(b"\n", 0, cut) + last, name,
-                                 "eval", dont_inherit=True)
-        except SyntaxError:
-            if b";" in last:
-                return None
-        return compile(code, name, "exec", dont_inherit=True), None
-    except Exception:
+    if not parses(b"def _():\n\treturn " + last):
+        return code, None  # the last statement is not an expression
+    # Padded to its own line number, for tracebacks. eval() takes a
+    # starred item ("*a, 3") only in parentheses, opened on the line before.
+    lines = text.count(b"\n")
+    if b"*" not in last:
+        return body, b"\n" * lines + last
+    if not lines:
         return None
+    return body, b"\n" * (lines - 1) + b"(\n" + last + b"\n)"
 
 
 def run(code):
     global execution_count, running
     reap()
     execution_count += 1
-    name = "<cell %d>" % execution_count
+    split = split_text(code) if execution_count == 1 else None
+    name = "<string>" if split else "<cell %d>" % execution_count
     text = code.decode("utf-8", "replace")
     cells[name] = (len(text), None, text.splitlines(True), name)
     results = []
@@ -482,7 +506,7 @@ def run(code):
             apply_cpu_limit()
             with run_lock:
                 running = True
-            body, last = split_quick(code, name) or split_ast(code, name)
+            body, last = split or split_ast(code, name)
             exec(body, main.__dict__)
             if last is not None:
                 value = eval(last, main.__dict__)
@@ -509,6 +533,11 @@ def run(code):
     send(b"D", b"%d" % execution_count)
 
 
+# The frames up to the first call are read here, before the threads
+# start: a one-shot run's code is already waiting, and handing it over
+# from the reader thread costs more than reading it.
+while take_frame() != b"C":
+    pass
 _thread.start_new_thread(pump, ())
 _thread.start_new_thread(reader, ())
 while True:

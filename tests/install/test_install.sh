@@ -51,13 +51,22 @@ env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" run -b subprocess "print(40
 listing=$(env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" backends)
 ! echo "$listing" | grep -q "duplicate" || fail "installed runbox reports duplicates: $listing"
 ! echo "$listing" | grep -qF "$build/" || fail "installed runbox searches the build tree: $listing"
-# The private libraries the command loads at run time, where its RUNPATH
-# finds them.
+# The private libraries the command loads at run time, from lib/runbox.
 for lib in librunbox-mcp.so.0 librunbox-line-editor.so.0; do
   [ -e "$work/prefix/lib/runbox/$lib" ] || fail "lib/runbox/$lib was not installed"
 done
-readelf -d "$work/prefix/bin/runbox" | grep -q 'RUNPATH.*\$ORIGIN/../lib/runbox' \
-  || fail "bin/runbox does not look in lib/runbox"
+# No RUNPATH, installed or in the build tree, has an empty entry (the
+# loader reads one as the working directory, where anyone may plant a
+# libcjson.so.1) or a relative one.
+for elf in "$work"/prefix/bin/runbox "$work"/prefix/lib/*.so* "$work"/prefix/lib/runbox/*.so* \
+           "$work"/prefix/lib/runbox/backends/*.so "$build"/cli/runbox "$build"/core/*.so* \
+           "$build"/mcp/*.so* "$build"/cli/line_editor/*.so* "$build"/backends/*.so; do
+  rp=$(readelf -d "$elf" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p')
+  [ -n "$rp" ] || continue
+  # Each entry ends in ':' here; an empty one shows as '::' or a leading ':'.
+  ! grep -qE '(^|:):' <<< "$rp:" || fail "$elf: RUNPATH $rp has an empty entry"
+  ! tr ':' '\n' <<< "$rp" | grep -qvE '^(/|\$ORIGIN)' || fail "$elf: RUNPATH $rp has a relative entry"
+done
 # `runbox mcp` loads the installed MCP server library (not linked).
 init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"install","version":"1"}}}'
 reply=$(echo "$init" | env -u RUNBOX_BACKEND_PATH -u LD_LIBRARY_PATH "$work/prefix/bin/runbox" mcp -b subprocess 2>/dev/null)

@@ -134,6 +134,22 @@ static void test_environment_keeps_state(void **state)
 }
 
 /* The value of a final expression, as IPython shows it. */
+/* code run as s's next cell, or alone as a one-shot run (its
+ * interpreter's first cell). */
+static const char *const how[] = {"session", "one-shot"};
+static void one_cell(runbox_session *s, int one_shot, const char *code,
+                     runbox_result *r)
+{
+    if (!one_shot) {
+        sexec(s, code, 30, r);
+        return;
+    }
+    runbox_exec_options o = {.code = code, .timeout = 30};
+    runbox_result_init(r);
+    if (runbox_execute(ctx, &o, r) != RUNBOX_OK)
+        fail_msg("execute %s: %s", code, runbox_error_last());
+}
+
 static void test_final_expression(void **state)
 {
     (void)state;
@@ -169,9 +185,11 @@ static void test_final_expression(void **state)
     assert_int_equal(r.rich_count, 0);
     runbox_result_clear(&r);
 
-    /* Which statement is the last, however the cell is laid out: the
-     * interpreter decides most without the ast module, so each of these
-     * shapes is checked against what IPython shows. */
+    /* Which statement is the last, however the cell is laid out: an
+     * interpreter's first cell is split from its text, later ones from
+     * their syntax tree, so each shape is checked both ways (as the
+     * session's next cell and as a one-shot run) against what IPython
+     * shows. */
     static const struct { const char *code, *shown; } cells[] = {
         {"q = 4; q * 2", "8"},                       /* several on a line */
         {"def f():\n    return 5\nf()", "5"},
@@ -183,18 +201,46 @@ static void test_final_expression(void **state)
         {"s = '''\n3\n'''\nlen(s)", "3"},
         {"w = 1\n# a comment at the end", NULL},
         {"# -*- coding: latin-1 -*-\n'\xe9'", "'\xc3\xa9'"},
+        {"f = lambda *a: a\nf('''\ny = 2 #''')", "('\\ny = 2 #',)"},
+        {"a = [1, 2]\n*a, 3", "(1, 2, 3)"},              /* starred */
+        {"b = 5\nb, 6", "(5, 6)"},
+        {"b = 5\nb  # the value, then a comment", "5"},
+        {"def g():\n    yield 1\nnext(g())", "1"},
+        {"print('a;b')", NULL},
+        {"c = 1\nif c:\n    c = 2\nelse: c = 3", NULL},
     };
     for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {
-        sexec(s, cells[i].code, 30, &r);
-        assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
-        if (!cells[i].shown) {
-            assert_int_equal(r.rich_count, 0);
-        } else {
-            assert_non_null((x = rich(&r, "text/plain", 1)));
-            assert_int_equal(x->len, strlen(cells[i].shown));
-            assert_memory_equal(x->data, cells[i].shown, x->len);
+        for (int one_shot = 0; one_shot < 2; one_shot++) {
+            one_cell(s, one_shot, cells[i].code, &r);
+            if (r.verdict != RUNBOX_VERDICT_OK)
+                fail_msg("%s (%s): %s", cells[i].code, how[one_shot], r.err.data);
+            x = rich(&r, "text/plain", 1);
+            if (cells[i].shown ? !x || x->len != strlen(cells[i].shown) ||
+                                         memcmp(x->data, cells[i].shown, x->len)
+                               : x != NULL)
+                fail_msg("%s (%s): shown %s, want %s", cells[i].code, how[one_shot],
+                         x ? x->data : "nothing",
+                         cells[i].shown ? cells[i].shown : "nothing");
+            runbox_result_clear(&r);
         }
-        runbox_result_clear(&r);
+    }
+    /* A cell that does not compile runs none of its lines, however it
+     * would split. */
+    static const char *const broken[] = {
+        "print('ran')\n1) + (2", "print('ran')\n(yield)",
+        "print('ran')\nreturn 5", "print('ran')\nx = (\n1",
+        "print('ran')\nawait x",
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        for (int one_shot = 0; one_shot < 2; one_shot++) {
+            one_cell(s, one_shot, broken[i], &r);
+            if (r.verdict != RUNBOX_VERDICT_ERROR || !r.error_name ||
+                strcmp(r.error_name, "SyntaxError") || r.out.len)
+                fail_msg("%s (%s): verdict %d, error %s, stdout %s", broken[i],
+                         how[one_shot], (int)r.verdict,
+                         r.error_name ? r.error_name : "none", out_of(&r));
+            runbox_result_clear(&r);
+        }
     }
     /* A traceback of the final expression names its own line. */
     sexec(s, "a = 1\n\n1 / 0", 30, &r);
@@ -202,6 +248,25 @@ static void test_final_expression(void **state)
     assert_non_null(strstr(r.err.data, "line 3"));
     runbox_result_clear(&r);
     runbox_session_close(s);
+
+    /* A compiler warning is given once, though the cell is checked before
+     * it runs. */
+    runbox_exec_options warned = {.code = "w = 1\n(1)[0] if w else 2", .timeout = 30};
+    runbox_result_init(&r);
+    assert_int_equal(runbox_execute(ctx, &warned, &r), RUNBOX_OK);
+    const char *w1 = strstr(r.err.data, "SyntaxWarning");
+    assert_non_null(w1);
+    assert_null(strstr(w1 + 1, "SyntaxWarning"));
+    runbox_result_clear(&r);
+
+    /* So does a first cell's (here a one-shot run's), named as `python3 -c`
+     * names its code. */
+    runbox_exec_options first = {.code = "a = 1\n\n1 / 0", .timeout = 30};
+    runbox_result_init(&r);
+    assert_int_equal(runbox_execute(ctx, &first, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_ERROR);
+    assert_non_null(strstr(r.err.data, "File \"<string>\", line 3"));
+    runbox_result_clear(&r);
 
     /* One-shot runs report the value too, with no state epoch. */
     runbox_exec_options o = {.code = "'a' * 3", .timeout = 30};
@@ -568,6 +633,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    if (!ctx)
+        return 0; /* the setup skipped (and said why) or failed */
     runbox_context_free(ctx);
     /* Last: nothing of this process's sessions is left. */
     interp_test_assert_gone(backend, (long)getpid());
