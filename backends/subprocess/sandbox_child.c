@@ -113,7 +113,7 @@ void sbx_child_exec(const sbx_plan *p)
         /* Writable in a mount namespace of this process tree only. */
         struct mount_attr a = {.attr_clr = MOUNT_ATTR_RDONLY};
         if (unshare(CLONE_NEWNS) < 0 ||
-            mount_setattr(AT_FDCWD, p->packages, 0, &a, sizeof a) < 0)
+            sbx_mount_setattr(p->packages, 0, &a) < 0)
             sbx_die(e, "make packages_dir writable");
     }
     /* The nested user namespace: uid 0 of init's namespace (the sandbox's
@@ -142,8 +142,8 @@ void sbx_child_exec(const sbx_plan *p)
     for (uint32_t i = 0; i < r->nfds; i++)
         if (dup2(moved[i], (int)i) < 0)
             sbx_die(e, "pass the descriptors");
-    close_range(r->nfds, (unsigned)e - 1, 0);
-    close_range((unsigned)e + 1, ~0U, 0);
+    sbx_close_range(r->nfds, (unsigned)e - 1);
+    sbx_close_range((unsigned)e + 1, ~0U);
     if (chdir(SBX_WORKDIR) < 0)
         sbx_die(e, "enter the work directory");
 

@@ -39,7 +39,7 @@ static struct {
     int hit;
 } cpu[MAX_TRACKED];
 static const char *packages;
-static struct sock_fprog filter;
+static struct sock_fprog filter = {0, (struct sock_filter *)sbx_filter_code};
 
 static void sbx_send(uint32_t op, pid_t pid, int status, int err,
                      uint64_t cpu, const char *step)
@@ -277,8 +277,8 @@ static int sbx_setup(char *buf)
     }
     packages = c->has_packages ? strs[c->nbinds] : NULL;
     const char *step = NULL;
-    if (sbx_root_build(c->tmpfs_bytes, strs, c->nbinds, packages, &step) < 0 ||
-        sbx_filter_build(&filter, &step) < 0) {
+    filter.len = sbx_filter_len;
+    if (sbx_root_build(c->tmpfs_bytes, strs, c->nbinds, packages, &step) < 0) {
         sbx_send(SBX_READY, 0, 0, errno ? errno : EIO, 0, step);
         return -1;
     }

@@ -6,14 +6,36 @@
  * serves spawn and kill requests (sandbox_proto.h) until runbox closes the
  * socket. Single-threaded; every function reports a failure as -1 with
  * errno set and *step naming what failed.
+ *
+ * It is linked statically, with musl where the build has it (see
+ * CMakeLists.txt), else with glibc: it uses only what both offer, and the
+ * kernel's own headers and syscall() for the rest.
  */
 #ifndef RUNBOX_SANDBOX_INIT_H
 #define RUNBOX_SANDBOX_INIT_H
 
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <stdint.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifndef MOUNT_ATTR_RDONLY /* glibc 2.36 has these in sys/mount.h, musl not */
+#include <linux/mount.h>
+#endif
 
 #include "sandbox_proto.h"
+
+/* Calls musl has no wrapper for. */
+static inline int sbx_mount_setattr(const char *path, unsigned flags,
+                                    struct mount_attr *a)
+{
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, flags, a, sizeof *a);
+}
+static inline void sbx_close_range(unsigned first, unsigned last)
+{
+    syscall(SYS_close_range, first, last, 0);
+}
 
 /* Builds the minimal root (tmpfs; read-only /usr, /lib*, parts of /etc,
  * binds; minimal /dev; fresh /proc; /tmp, /var/tmp, /dev/shm, /sandbox)
@@ -22,9 +44,10 @@
 int sbx_root_build(uint64_t tmpfs_bytes, const char *const *binds,
                    uint32_t nbinds, const char *packages, const char **step);
 
-/* Compiles the seccomp filter once (libseccomp); the program stays valid
- * for the life of init and is installed in each spawned process. */
-int sbx_filter_build(struct sock_fprog *prog, const char **step);
+/* The seccomp filter installed in each spawned process: compiled by
+ * libseccomp when runbox was built (filter_gen.c). */
+extern const struct sock_filter sbx_filter_code[];
+extern const unsigned short sbx_filter_len;
 
 /* What a spawned process becomes; filled by init from an SBX_SPAWN. */
 typedef struct sbx_plan {

@@ -70,7 +70,7 @@ static int sbx_mkdirs(const char *path, mode_t mode)
 static int sbx_restrict(const char *path, uint64_t attrs)
 {
     struct mount_attr a = {.attr_set = attrs};
-    if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &a, sizeof a) == 0)
+    if (sbx_mount_setattr(path, AT_RECURSIVE, &a) == 0)
         return 0;
     if (errno != ENOSYS)
         return -1;
@@ -227,7 +227,7 @@ int sbx_root_build(uint64_t tmpfs_bytes, const char *const *binds,
         FAIL("detach the host's root");
     struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
                                        MOUNT_ATTR_NODEV};
-    if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0 &&
+    if (sbx_mount_setattr("/", 0, &a) < 0 &&
         (errno != ENOSYS || mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
                                   MS_NOSUID | MS_NODEV, NULL) < 0))
         FAIL("make the root read-only");

@@ -7,8 +7,10 @@
 #
 # The clone may sit under a folder a normal user cannot enter (/root/...),
 # so the pieces the tests need are copied to a world-readable scratch
-# folder first; binaries find librunbox there through LD_LIBRARY_PATH
-# (their build RUNPATH names the original tree).
+# folder first, in the same layout, where the command's RUNPATH and its
+# private-library folders (both relative to its file) find them; the
+# tests find librunbox there through LD_LIBRARY_PATH (their build RUNPATH
+# names the original tree).
 set -euo pipefail
 t0=$SECONDS
 user=runbox-nonroot
@@ -19,9 +21,10 @@ src=$(pwd)
 build=$(cd "$BUILD_DIR" && pwd)
 dst=$(mktemp -d /tmp/runbox-nonroot.XXXXXX)
 trap 'rm -rf "$dst"' EXIT
-mkdir -p "$dst"/build/{cli,core,backends,tests/subprocess} "$dst"/src/tests/{subprocess,compare} "$dst/work"
+mkdir -p "$dst"/build/{cli,core,mcp,backends,tests/subprocess} "$dst"/src/tests/{subprocess,compare} "$dst/work"
 cp "$build/cli/runbox" "$dst/build/cli/"
 cp -P "$build"/core/librunbox.so* "$dst/build/core/"
+cp -P "$build"/mcp/librunbox-mcp.so* "$dst/build/mcp/" # `runbox mcp` loads it from ../mcp
 find "$build/backends" -maxdepth 1 -type f -exec cp {} "$dst/build/backends/" \;
 cp "$build"/tests/subprocess/test_subprocess "$build"/tests/subprocess/test_sandbox_attacks \
    "$build"/tests/subprocess/test_sandbox_api \
