@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox_cgroup.h"
@@ -171,13 +172,19 @@ void sp_cgroup_sweep(void)
         struct dirent *de;
         while (d && (de = readdir(d))) {
             int pid = 0;
-            if (sscanf(de->d_name, "sbx-%d-", &pid) != 1 || pid <= 0 ||
-                kill(pid, 0) == 0 || errno != ESRCH)
+            if (sscanf(de->d_name, "sbx-%d-", &pid) != 1 || pid <= 0)
                 continue;
-            /* Its runbox is gone, and with it every process of the group:
-             * an empty group, which rmdir removes (or refuses if not). */
             char dir[640];
             snprintf(dir, sizeof dir, "%s/%s", parent, de->d_name);
+            /* A group whose runbox is gone is empty, or about to be: rmdir
+             * removes it (or refuses while a task is in it). So does one
+             * over a minute old whose pid now names another process: a
+             * live runbox fills its groups within milliseconds of making
+             * them and keeps them filled until it removes them. */
+            struct stat st;
+            if ((kill(pid, 0) == 0 || errno != ESRCH) &&
+                (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60))
+                continue;
             rmdir(dir);
         }
         if (d)

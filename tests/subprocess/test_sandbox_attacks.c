@@ -645,11 +645,34 @@ static void test_runbox_killed(void **state)
     close(p[0]);
     if (left)
         fail_msg("%d process(es) of the sandbox survived runbox's SIGKILL", left);
-    /* Its empty cgroups (root) are swept by the next runbox. */
+    /* Its empty cgroups (root) are swept by the next runbox, and so is an
+     * empty one over a minute old whose pid names another live process
+     * now (here pid 1): one a fresh runbox made is left alone. */
     char prefix[64];
     snprintf(prefix, sizeof prefix, "sbx-%d-", (int)pid);
     if (geteuid() == 0) {
         int had = host_has("/sys/fs/cgroup/memory", prefix, 5);
+        char parent[512] = "", stale[600] = "", fresh[600] = "";
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        char line[512];
+        while (f && fgets(line, sizeof line, f)) {
+            char *m = strstr(line, ":memory:");
+            if (m) {
+                m[strcspn(m, "\n")] = '\0';
+                snprintf(parent, sizeof parent, "/sys/fs/cgroup/memory%s/runbox",
+                         strcmp(m + 8, "/") ? m + 8 : "");
+            }
+        }
+        if (f)
+            fclose(f);
+        if (parent[0] && (mkdir(parent, 0755) == 0 || errno == EEXIST)) {
+            snprintf(stale, sizeof stale, "%s/sbx-1-%d", parent, (int)getpid());
+            snprintf(fresh, sizeof fresh, "%s/sbx-1-%d", parent, (int)getpid() + 1);
+            struct timespec old[2] = {{time(NULL) - 120, 0}, {time(NULL) - 120, 0}};
+            assert_int_equal(mkdir(stale, 0755), 0);
+            assert_int_equal(utimensat(AT_FDCWD, stale, old, 0), 0);
+            assert_int_equal(mkdir(fresh, 0755), 0);
+        }
         runbox_context *ctx = sandboxed(NULL, NULL);
         runbox_result r;
         runbox_result_init(&r);
@@ -659,6 +682,13 @@ static void test_runbox_killed(void **state)
         assert_true(had);
         assert_false(host_has("/sys/fs/cgroup/memory", prefix, 5));
         assert_false(host_has("/sys/fs/cgroup/pids", prefix, 5));
+        if (stale[0]) {
+            struct stat st;
+            int fresh_left = stat(fresh, &st) == 0;
+            rmdir(fresh);
+            assert_int_not_equal(stat(stale, &st), 0);
+            assert_true(fresh_left);
+        }
     }
 }
 
