@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -224,15 +225,29 @@ int dt_engine_rootless(void)
     return dt_rootless;
 }
 
+cJSON *dt_list_runbox(int all)
+{
+    const char *path = all ? "/containers/json?all=1&filters=%7B%22label%22%3A%5B"
+                             "%22runbox%3D1%22%5D%7D"
+                           : "/containers/json?filters=%7B%22label%22%3A%5B"
+                             "%22runbox%3D1%22%5D%7D";
+    long status = 0;
+    for (int i = 0; i < 50; i++) {
+        char *body = NULL;
+        status = dt_api("GET", path, NULL, &body);
+        cJSON *list = status == 200 ? cJSON_Parse(body) : NULL;
+        free(body);
+        if (list)
+            return list;
+        usleep(100 * 1000);
+    }
+    fail_msg("the engine did not list its containers for 5 s (HTTP %ld)", status);
+    return NULL;
+}
+
 static int dt_count(long pid, int running_only, char **first_id)
 {
-    char *body = NULL;
-    long status = dt_api("GET",
-                         "/containers/json?all=1&filters=%7B%22label%22%3A%5B"
-                         "%22runbox%3D1%22%5D%7D", NULL, &body);
-    assert_int_equal(status, 200);
-    cJSON *list = cJSON_Parse(body);
-    free(body);
+    cJSON *list = dt_list_runbox(1);
     int n = 0;
     cJSON *item;
     char want[32];

@@ -47,6 +47,11 @@ runbox_context *dt_context(const char *const *extra);
 long dt_api(const char *method, const char *path, const char *json_body,
             char **body);
 
+/* The engine's list of runbox containers (all: stopped ones too), as
+ * parsed JSON; the caller cJSON_Deletes it. A listing the engine fails
+ * (Podman answers 500 while a container it lists is being removed) is
+ * asked again for up to 5 s before the test fails. */
+struct cJSON *dt_list_runbox(int all);
 /* Number of containers labelled runbox=1 with runbox.pid = pid;
  * dt_count_running_of counts only the running ones. */
 int dt_count_containers_of(long pid);
