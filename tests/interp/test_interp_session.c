@@ -208,6 +208,7 @@ static void test_final_expression(void **state)
         {"def g():\n    yield 1\nnext(g())", "1"},
         {"print('a;b')", NULL},
         {"c = 1\nif c:\n    c = 2\nelse: c = 3", NULL},
+        {"\\\n7", "7"},                  /* a continued empty line */
     };
     for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {
         for (int one_shot = 0; one_shot < 2; one_shot++) {
