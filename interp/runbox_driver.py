@@ -468,9 +468,10 @@ def split_text(code):
     body) exactly when they end outside any bracket, string or clause, and
     the last line is an expression statement exactly when it parses after
     `return`. A ';' in the last line (several statements), 'yield' there
-    (a function may hold it, a module may not), an encoding cookie, a form
-    feed or a lone CR go to split_ast. The code is named "<string>", as
-    `python3 -c` names its own."""
+    (a function may hold it, a module may not), lines before it that end
+    in a backslash (the `pass` the check appends would continue them), an
+    encoding cookie, a form feed or a lone CR go to split_ast. The code is
+    named "<string>", as `python3 -c` names its own."""
     text = code.rstrip()
     cut = text.rfind(b"\n") + 1
     body, last = text[:cut], text[cut:]
