@@ -225,10 +225,48 @@ static void test_backend_config_error(void **state)
     runbox_config_free(cfg);
 }
 
+/* A run that finds the pool's only sandbox in the middle of a life check
+ * waits for the check (one quick backend call) instead of starting a cold
+ * sandbox. The fake backend's check takes 400 ms and marks a file while it
+ * runs; the run is made while the mark is there. */
+static void test_pool_waits_for_a_check(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), mark[4200];
+    snprintf(mark, sizeof mark, "%s/checking", dir);
+    setenv("RUNBOX_FAKE_CHECK_MARK", mark, 1);
+    setenv("RUNBOX_FAKE_CHECK_MS", "400", 1);
+    runbox_context *ctx = tu_context("fake", NULL);
+    runbox_pool *pool = NULL;
+    runbox_pool_options po = {.size = 1};
+    assert_int_equal(runbox_pool_new(&pool, ctx, &po), RUNBOX_OK);
+    assert_int_equal(runbox_pool_wait_ready(pool, 1, 10), RUNBOX_OK);
+    for (int i = 0; i < 1000 && access(mark, F_OK) != 0; i++)
+        usleep(5 * 1000);
+    assert_int_equal(access(mark, F_OK), 0); /* a check is under way */
+    runbox_result r;
+    runbox_result_init(&r);
+    runbox_exec_options opt = {.code = "hello"};
+    assert_int_equal(runbox_pool_execute(pool, &opt, &r), RUNBOX_OK);
+    assert_int_equal(r.verdict, RUNBOX_VERDICT_OK);
+    runbox_pool_stats st;
+    runbox_pool_stats_get(pool, &st);
+    assert_int_equal(st.misses, 0);
+    assert_int_equal(st.hits, 1);
+    runbox_result_clear(&r);
+    runbox_pool_free(pool);
+    runbox_context_free(ctx);
+    unsetenv("RUNBOX_FAKE_CHECK_MARK");
+    unsetenv("RUNBOX_FAKE_CHECK_MS");
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_cap),
+        cmocka_unit_test(test_pool_waits_for_a_check),
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_limit_verdicts_need_evidence),
         cmocka_unit_test(test_timeout_passes_deadline),

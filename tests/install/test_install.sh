@@ -71,4 +71,22 @@ done
 init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"install","version":"1"}}}'
 reply=$(echo "$init" | env -u RUNBOX_BACKEND_PATH -u LD_LIBRARY_PATH "$work/prefix/bin/runbox" mcp -b subprocess 2>/dev/null)
 echo "$reply" | grep -q '"serverInfo"' || fail "installed runbox mcp does not answer: $reply"
+# Without it, or with a broken one in its place, `runbox mcp` says so and
+# what to do (exit 125), and never loads one of the same name from
+# LD_LIBRARY_PATH.
+lib=$work/prefix/lib/runbox/librunbox-mcp.so.0
+mkdir "$work/planted" && cp -L "$lib" "$work/planted/librunbox-mcp.so.0"
+mv "$lib" "$work/mcp.so"
+set +e
+err=$(echo "$init" | env -u RUNBOX_BACKEND_PATH LD_LIBRARY_PATH="$work/planted" \
+      "$work/prefix/bin/runbox" mcp -b subprocess 2>&1 >/dev/null); rc=$?
+echo "not a library" > "$lib"
+bad=$(echo "$init" | env -u RUNBOX_BACKEND_PATH "$work/prefix/bin/runbox" mcp -b subprocess 2>&1 >/dev/null)
+brc=$?
+set -e
+mv "$work/mcp.so" "$lib"
+[ $rc = 125 ] && grep -q "cannot load the MCP server.*is in none of .*reinstall runbox" <<< "$err" \
+  || fail "runbox mcp without its library: exit $rc, $err"
+[ $brc = 125 ] && grep -q "cannot load the MCP server.*lib/runbox/librunbox-mcp.so.0: .*reinstall runbox" <<< "$bad" \
+  || fail "runbox mcp with a broken library: exit $brc, $bad"
 echo "install: 1 passed, 0 failed"
